@@ -1,0 +1,54 @@
+# make install: .venv with the project and its dev tools (torch: the CPU build, see constraints/)
+# make run:     open the app on the bundled sample photo
+# make test:    ruff, the import contract, pytest headless
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages Qt needs even offscreen, plus what a real window under Xvfb needs.
+QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 libx11-6 \
+	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
+	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
+	xvfb xauth fonts-dejavu-core
+
+.PHONY: install run test lint bench screenshots clean system-deps
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints/dev.txt
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints/dev.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Installs the Debian packages Qt needs when some are missing and apt-get is here.
+system-deps:
+	@missing=$$(for p in $(QT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    echo "installing Debian packages:" $$missing; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing system packages (no apt-get here):" $$missing; fi; \
+	fi
+
+run: install
+	$(BIN)/layerlift gui resources/sample/photo.jpg
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.decomposition
+
+screenshots: install
+	$(BIN)/python packaging/screenshots.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

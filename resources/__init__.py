@@ -1,0 +1,1 @@
+"""Bundled resources: icons, stylesheet, the sample photo and mask, default prompts."""

@@ -1,0 +1,1 @@
+"""Cycle-consistent LoRA tuning and the self-improving data loop."""
