@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.contract import Layers
+from inference.engines.classical.compose import deshade_logo
 from inference.errors import InputError
 from inference.imageio import (
     MAX_PIXELS,
@@ -390,7 +391,8 @@ def _previous_manifest_files(folder: Path) -> set[str]:
 def export_layers(out_dir: PathLike, image: np.ndarray, layers_obj: Layers) -> list[str]:
     """Write a decomposition into an existing folder; returns the file names written.
 
-    object.png (RGB), logo.png (RGBA, photo size), logo_asset.png (tight crop), layers.psd,
+    object.png (RGB), logo.png (RGBA, photo size, as printed), logo_asset.png (tight crop of the
+    logo's ink: the surface's shading divided out, for reuse with compose --quad), layers.psd,
     layers.ora and manifest.json (so the folder is also a PNG-folder export). `image` is the
     input photo; the layers must match its size.
     """
@@ -399,7 +401,7 @@ def export_layers(out_dir: PathLike, image: np.ndarray, layers_obj: Layers) -> l
         raise ValueError("layers do not match the photo's size")
     layers = layers_from(layers_obj)
     merged = flatten(layers)
-    asset, _quad = logo_asset(layers_obj.logo)
+    asset, _quad = logo_asset(deshade_logo(layers_obj.logo, layers_obj.object))
     # The encoders (zlib in Pillow, RLE in psd-tools) release the GIL: encode side by side.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         layer_jobs = [pool.submit(_layer_png, layer) for layer in layers]

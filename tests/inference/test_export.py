@@ -16,8 +16,9 @@ from psd_tools import PSDImage
 
 from inference import export
 from inference.contract import Layers
+from inference.engines.classical.compose import deshade_logo
 from inference.errors import InputError
-from inference.layers import alpha_over
+from inference.layers import alpha_over, logo_asset
 
 
 def _layers(h: int = 48, w: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +236,9 @@ def test_export_layers_writes_every_file_and_recomposes(tmp_path):
     assert got_obj.shape == (48, 64, 3) and got_logo.shape == (48, 64, 4)
     np.testing.assert_array_equal(alpha_over(got_logo, got_obj), image)
     asset = np.asarray(Image.open(tmp_path / "logo_asset.png"))
-    np.testing.assert_array_equal(asset, logo[10:30, 12:40])
+    # The asset is the logo's ink: the surface's shading divided out, cropped tight.
+    np.testing.assert_array_equal(asset, logo_asset(deshade_logo(logo, obj))[0])
+    assert asset.shape == (20, 28, 4)
     (ora_logo, ora_obj), _ = export.read_ora(tmp_path / "layers.ora")
     np.testing.assert_array_equal(alpha_over(ora_logo.rgba, ora_obj.rgba[..., :3]), image)
     psd = PSDImage.open(tmp_path / "layers.psd")
