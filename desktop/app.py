@@ -1,0 +1,107 @@
+"""Entry point: `layerlift-gui [IMAGE]` and `layerlift gui [IMAGE]`.
+
+Startup imports Qt, numpy and the core's light modules only; torch and diffusers load when
+the flux engine is first used (in the worker thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop import autosave
+from desktop.main_window import APP_NAME, VERSION, MainWindow, icon
+from desktop.settings import load_settings
+from desktop.theme import follow_system
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="layerlift-gui", description=f"{APP_NAME} desktop app")
+    parser.add_argument("image", nargs="?", help="a photo or a Layerlift project (.ora)")
+    parser.add_argument("--no-restore", action="store_true",
+                        help="do not offer to restore an autosave left by a crash")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {VERSION}")
+    return parser.parse_args(argv)
+
+
+def leave_a_core_for_the_ui() -> None:
+    """OpenCV's worker threads (used by the engines and by display copies) run at normal
+    priority whoever starts them; with one core fewer than the machine has, the GUI thread
+    always finds a free core while a decomposition runs."""
+    import cv2
+    cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        # The worker thread hands the GIL back to the GUI thread within 1 ms (default 5 ms)
+        # when it runs Python code, so the canvas stays smooth during a run.
+        sys.setswitchinterval(0.001)
+        leave_a_core_for_the_ui()
+        # Fractional scaling (125 %, 150 %) stays exact instead of being rounded.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication([sys.argv[0] if sys.argv else "layerlift-gui"])
+        app.setApplicationName(APP_NAME)
+        app.setApplicationVersion(VERSION)
+        app.setOrganizationName(APP_NAME)
+        app.setDesktopFileName("io.github.layerlift.Layerlift")   # packaging/*.desktop
+        app.setWindowIcon(icon("layerlift"))
+        follow_system(app)
+    return app
+
+
+def offer_restore(window: MainWindow) -> bool:
+    """After a crash: ask whether to reopen the newest autosave. True if it was restored."""
+    left = autosave.orphans()
+    if not left:
+        return False
+    answer = QMessageBox.question(
+        window, "Restore unsaved work?",
+        f"{APP_NAME} did not close properly last time. Restore the autosaved work from "
+        f"{left[0].name}?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes)
+    restored = answer == QMessageBox.StandardButton.Yes and window.restore_autosave(
+        str(left[0]))
+    autosave.discard(left)
+    return restored
+
+
+def create_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindow]:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = application()
+    window = MainWindow(load_settings())
+    window.show()
+    restored = False if args.no_restore else offer_restore(window)
+    if args.image and not restored:
+        window.open_path(args.image)
+    return app, window
+
+
+def close_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl+C in the terminal (or SIGTERM) closes the window the normal way. Python runs
+    signal handlers only between bytecodes, so a timer wakes the interpreter now and then."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
+def main(argv: list[str] | None = None) -> int:
+    app, window = create_window(argv)
+    close_on_signals(window)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""What the worker runs for the app: decompose/compose on a window around the logo. Qt-free.
+
+The engines already work on a crop around the mask, but the whole photo still crosses the
+API (validation, the outside-the-mask copy, the cycle error), which on a 24 MP photo costs
+seconds and, holding the GIL in numpy calls, stalls the UI. So the app hands the engine a
+window generously larger than the engine's own working crop (see `engine_window`) and pastes
+the result back. Outside the mask the object is the photo, bit for bit, either way.
+
+`finish_*` run in the worker thread too: they build the full-size layer pixels, so the GUI
+thread only wraps finished arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from desktop.display import prepare, remember
+from desktop.document import Rect, quad_bbox, rgb_to_rgba
+
+# The window reaches this far past the mask's (or quad's) box on each side: twice the box's
+# long side, and at least MIN_CONTEXT pixels. The engines' working crop is a square of 1.5x
+# the long side (inference/crop.py) slid inside the photo at its edges; with this much room
+# it sits at the same place in the window as in the photo, so results are identical.
+MIN_CONTEXT = 96
+
+
+def engine_window(box: Rect, shape: tuple[int, int]) -> Rect:
+    x0, y0, x1, y1 = box
+    grow = max(MIN_CONTEXT, 2 * (x1 - x0), 2 * (y1 - y0))
+    h, w = shape
+    return max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
+
+
+def mask_box(mask: np.ndarray) -> Rect:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+@dataclass
+class Decomposition:
+    object_rgba: np.ndarray      # HxWx4, full photo size, opaque
+    asset: np.ndarray            # the logo's tight RGBA crop
+    quad: np.ndarray             # where it sits in the photo
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
+                  **options: Any) -> tuple[Any, Callable[[Any], Decomposition]]:
+    """The request for the window around the mask, and the function that pastes its result.
+
+    `mask` is HxW bool, or uint8 coverage (>= 128 is logo); `box`, the mask's box when the
+    caller knows it, saves a scan of the whole mask.
+    """
+    from inference.contract import DecomposeRequest
+    from inference.layers import logo_asset
+
+    if box is None:
+        box = mask_box(mask if mask.dtype == bool else mask >= 128)
+    x0, y0, x1, y1 = window = engine_window(box, image.shape[:2])
+    sub = mask[y0:y1, x0:x1]
+    sub = sub if sub.dtype == bool else sub >= 128
+    request = DecomposeRequest(image=np.ascontiguousarray(image[y0:y1, x0:x1]),
+                               mask=np.ascontiguousarray(sub), **options)
+
+    def finish(layers: Any) -> Decomposition:
+        full = rgb_to_rgba(image)
+        full[y0:y1, x0:x1, :3] = layers.object
+        remember(full, prepare(full))      # the canvas's copy, made here off the GUI thread
+        asset, quad = logo_asset(layers.logo)
+        meta = dict(layers.meta, window=list(window))
+        return Decomposition(full, asset, quad + [x0, y0], meta)
+
+    return request, finish
+
+
+def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
+                **options: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+    """The request for the window around the logo's quad, and the paste-back function
+    (returns the full-size recomposed RGBA). Only the window is copied on the caller's
+    thread; the full-size copy happens in `finish`, on the worker's."""
+    from inference.contract import ComposeRequest
+
+    h, w = object_rgba.shape[:2]
+    box = quad_bbox(quad, (h, w))
+    if box is None:       # the logo was moved off the photo: compose the whole photo
+        box = (0, 0, w, h)
+    x0, y0, x1, y1 = engine_window(box, (h, w))
+    request = ComposeRequest(object=np.ascontiguousarray(object_rgba[y0:y1, x0:x1, :3]),
+                             logo_asset=asset, quad=np.asarray(quad, np.float64) - [x0, y0],
+                             **options)
+
+    def finish(rgb: np.ndarray) -> np.ndarray:
+        full = object_rgba.copy()
+        full[..., 3] = 255
+        full[y0:y1, x0:x1, :3] = rgb
+        remember(full, prepare(full))
+        return full
+
+    return request, finish

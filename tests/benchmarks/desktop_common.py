@@ -1,0 +1,56 @@
+"""Shared set-up of the desktop benchmarks: a big synthetic photo and a shown window."""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+import numpy as np
+
+
+def big_photo(h: int = 4000, w: int = 6000) -> np.ndarray:
+    """A 24 MP photo-like image (smooth gradient + noise) with a dark ~300 px mark."""
+    rng = np.random.default_rng(0)
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    photo = np.empty((h, w, 3), np.uint8)
+    for c, (a, b) in enumerate(((140, 80), (110, 60), (90, 70))):
+        noise = rng.integers(0, 12, (h, w), dtype=np.uint8)
+        photo[..., c] = (a + b * (0.6 * xx + 0.4 * yy)).astype(np.uint8) + noise
+    cy, cx = h // 2, w // 2
+    photo[cy - 60:cy + 60, cx - 150:cx + 150] = (25, 35, 150)
+    return photo
+
+
+def logo_box(h: int = 4000, w: int = 6000) -> tuple[int, int, int, int]:
+    cy, cx = h // 2, w // 2
+    return cx - 170, cy - 80, cx + 170, cy + 80
+
+
+def percentiles(values: list[float]) -> str:
+    ms = sorted(v * 1000 for v in values)
+    p = lambda q: ms[min(len(ms) - 1, int(round(q * (len(ms) - 1))))]  # noqa: E731
+    return (f"n={len(ms)}  median {statistics.median(ms):.2f} ms  p95 {p(0.95):.2f} ms  "
+            f"max {ms[-1]:.2f} ms")
+
+
+def setup_qt() -> None:
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Benchmarks must not touch the user's settings or autosaves either.
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="layerlift-bench-")
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
+    os.environ["XDG_DATA_HOME"] = os.path.join(tmp, "data")
+
+
+def machine_load() -> str:
+    """Load average and Linux CPU pressure: how much the (shared) machine makes us wait."""
+    text = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()
+        text += f", CPU pressure {some[1].split('=')[1]} % (tasks waiting for a CPU, 10 s avg)"
+    except (OSError, IndexError):
+        pass
+    return text

@@ -1,0 +1,40 @@
+"""Test engines for the worker: one that takes many small cancellable steps, one that fails."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from inference.contract import Layers, check_cancel, report
+
+
+class SlowEngine:
+    """Decomposes like a trivial engine, but over `steps` steps of 10 ms each."""
+
+    name = "slow-test"
+
+    def decompose(self, request, on_progress, cancel) -> Layers:
+        total = request.steps or 300
+        for step in range(total):
+            check_cancel(cancel)
+            time.sleep(0.01)
+            report(on_progress, step + 1, total)
+        logo = np.zeros(request.image.shape[:2] + (4,), np.uint8)
+        logo[request.mask] = np.concatenate(
+            [request.image[request.mask], np.full((int(request.mask.sum()), 1), 255,
+                                                  np.uint8)], axis=1)
+        return Layers(object=request.image.copy(), logo=logo, meta={})
+
+    def compose(self, request, on_progress, cancel) -> np.ndarray:
+        raise NotImplementedError
+
+
+class BrokenEngine:
+    name = "broken-test"
+
+    def decompose(self, request, on_progress, cancel) -> Layers:
+        raise RuntimeError("engine exploded")
+
+    def compose(self, request, on_progress, cancel) -> np.ndarray:
+        raise RuntimeError("engine exploded")

@@ -1,0 +1,165 @@
+"""The canvas through real mouse events: brush, eraser, box, zoom, pan, undo/redo."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from desktop import canvas as tools
+from tests.desktop.events import drag, scene_to_viewport, send_mouse
+
+
+def test_brush_drag_paints_along_the_path_and_undo_redo(window):
+    window.set_tool(tools.BRUSH)
+    window.size_spin.setValue(10)
+    window.hardness_slider.setValue(100)
+    drag(window.canvas, [(40, 40), (80, 40), (120, 40)])
+    mask = window.doc.mask_bool()
+    assert mask[40, 40:121].all()
+    assert not mask[60:].any() and not mask[:30].any()
+    # The overlay shows the stroke in its colour (premultiplied ARGB, alpha = coverage).
+    overlay = window.canvas.overlay.pixels()
+    assert (overlay[40, 50] >> 24) == 255 and overlay[100, 100] == 0
+    # One undo step, and it stores only the stroke's bounding box.
+    assert window.undo.count() == 1
+    command = window.undo.command(0)
+    assert command.before.shape[0] < 20 and command.before.shape[1] < 100
+    window.undo.undo()
+    assert not window.doc.mask.any()
+    assert window.canvas.overlay.pixels()[40, 50] == 0
+    window.undo.redo()
+    assert window.doc.mask_bool()[40, 40:121].all()
+
+
+def test_eraser_removes_part_of_the_mask(window):
+    window.doc.fill_rect((20, 20, 200, 120))
+    window.set_tool(tools.ERASER)
+    window.size_spin.setValue(20)
+    window.hardness_slider.setValue(100)
+    drag(window.canvas, [(30, 70), (190, 70)])
+    mask = window.doc.mask_bool()
+    assert not mask[70, 40:180].any()
+    assert mask[25, 40:180].all() and mask[115, 40:180].all()
+    window.undo.undo()
+    assert window.doc.mask_bool()[70, 40:180].all()
+
+
+def test_box_tool_adds_a_rectangle(window):
+    window.set_tool(tools.BOX)
+    drag(window.canvas, [(50, 60), (100, 80), (150, 110)])
+    mask = window.doc.mask_bool()
+    ys, xs = np.nonzero(mask)
+    assert abs(xs.min() - 50) <= 1 and abs(xs.max() - 149) <= 1
+    assert abs(ys.min() - 60) <= 1 and abs(ys.max() - 109) <= 1
+    assert mask[60:109, 51:149].all()
+    window.undo.undo()
+    assert not window.doc.mask.any()
+
+
+def test_clear_mask_is_undoable(window):
+    window.doc.fill_rect((10, 10, 50, 50))
+    window.clear_mask()
+    assert not window.doc.mask.any()
+    window.undo.undo()
+    assert window.doc.mask_bool()[10:50, 10:50].all()
+
+
+def test_shortcuts_switch_tools_and_brush_size(window, qtbot):
+    canvas = window.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_E)
+    assert canvas.tool == tools.ERASER
+    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    assert canvas.tool == tools.BOX
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.tool == tools.BRUSH
+    size = canvas.brush_size
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
+    assert canvas.brush_size > size
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft)
+    assert canvas.brush_size < size
+    assert canvas.cursor_item.radius == canvas.brush_size / 2
+
+
+def test_zoom_fit_and_actual_size(window, qtbot):
+    canvas = window.canvas
+    window.act_actual.trigger()
+    assert canvas.zoom() == 1.0 and window.zoom_label.text() == "100 %"
+    pos = QPointF(canvas.viewport().width() / 2, canvas.viewport().height() / 2)
+    wheel = QWheelEvent(pos, QPointF(canvas.viewport().mapToGlobal(pos.toPoint())),
+                        QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), wheel)
+    assert canvas.zoom() > 1.3
+    window.act_fit.trigger()
+    rect = canvas.mapFromScene(canvas.sceneRect()).boundingRect()
+    assert rect.width() <= canvas.viewport().width() + 2
+    assert rect.height() <= canvas.viewport().height() + 2
+
+
+def test_middle_button_pans_and_status_shows_position(window):
+    canvas = window.canvas
+    canvas.set_zoom(4.0)
+    bar = canvas.horizontalScrollBar()
+    before = bar.value()
+    vp = canvas.viewport()
+    start = QPointF(200, 200)
+    send_mouse(vp, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.MiddleButton)
+    send_mouse(vp, QEvent.Type.MouseMove, QPointF(120, 200), Qt.MouseButton.NoButton,
+               Qt.MouseButton.MiddleButton)
+    send_mouse(vp, QEvent.Type.MouseButtonRelease, QPointF(120, 200),
+               Qt.MouseButton.MiddleButton)
+    assert bar.value() == before + 80
+    assert not window.doc.mask.any()              # panning never paints
+    p = scene_to_viewport(canvas, 33.5, 44.5)
+    send_mouse(vp, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    assert window.pos_label.text() == "33, 44"
+
+
+def test_space_drag_pans_instead_of_painting(window, qtbot):
+    canvas = window.canvas
+    canvas.set_zoom(4.0)
+    canvas.setFocus()
+    before = canvas.verticalScrollBar().value()
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    vp = canvas.viewport()
+    send_mouse(vp, QEvent.Type.MouseButtonPress, QPointF(200, 200))
+    send_mouse(vp, QEvent.Type.MouseMove, QPointF(200, 150), Qt.MouseButton.NoButton,
+               Qt.MouseButton.LeftButton)
+    send_mouse(vp, QEvent.Type.MouseButtonRelease, QPointF(200, 150))
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert canvas.verticalScrollBar().value() == before + 50
+    assert not window.doc.mask.any()
+
+
+def test_overlay_colour_and_opacity(window):
+    from PySide6.QtGui import QColor
+    window.doc.fill_rect((0, 0, 10, 10))
+    window.canvas.set_overlay(QColor(0, 255, 0), 0.25)
+    assert window.canvas.overlay.pixels()[5, 5] == 0xFF00FF00
+    assert window.canvas.overlay.opacity() == 0.25
+
+
+def test_load_mask_from_file(window, tmp_path):
+    from inference.imageio import save_png
+    mask = np.zeros(window.doc.shape, np.uint8)
+    mask[30:60, 40:90] = 255
+    save_png(tmp_path / "mask.png", mask)
+    assert window.load_mask(str(tmp_path / "mask.png"))
+    assert (window.doc.mask_bool() == (mask > 0)).all()
+    window.undo.undo()
+    assert not window.doc.mask.any()
+    save_png(tmp_path / "small.png", mask[:10])
+    assert not window.load_mask(str(tmp_path / "small.png"))
+    assert "mask is" in window.last_error
+
+
+def test_opening_a_broken_file_shows_an_error(window, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    doc = window.doc
+    assert not window.open_path(str(bad))
+    assert window.last_error and window.doc is doc

@@ -1,0 +1,152 @@
+"""The Qt-free document model, quad maths and settings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from desktop.document import (
+    Document,
+    Layer,
+    fit_asset_in_quad,
+    rotated_quad,
+    scaled_quad,
+    stroke_coverage,
+    tint_rgba,
+    warp_asset,
+)
+from desktop.settings import Settings, load_settings, save_settings
+
+
+def doc(h=100, w=120):
+    return Document(np.full((h, w, 3), 200, np.uint8))
+
+
+def test_new_document_has_only_the_original_and_an_empty_mask():
+    d = doc()
+    assert [layer.kind for layer in d.layers] == ["original"]
+    assert d.mask.shape == (100, 120) and not d.mask.any()
+    assert d.layers[0].rgba[..., 3].min() == 255
+
+
+def test_brush_segment_covers_a_capsule_and_reports_its_rect():
+    d = doc()
+    events = []
+    d.listeners.append(lambda e, p: events.append((e, p)))
+    rect = d.paint(20, 50, 80, 50, radius=5, hardness=1.0)
+    assert events == [("mask", rect)]
+    x0, y0, x1, y1 = rect
+    assert x0 <= 15 and x1 >= 85 and y0 <= 45 and y1 >= 55
+    m = d.mask_bool()
+    assert m[50, 20:81].all()                      # along the segment
+    assert not m[40].any() and not m[60].any()     # beyond the radius
+    assert not m[:, :13].any() and not m[:, 88:].any()
+
+
+def test_soft_brush_has_partial_edge_and_eraser_removes():
+    d = doc()
+    d.paint(60, 50, 60, 50, radius=20, hardness=0.0)
+    assert d.mask[50, 60] > 240 and 0 < d.mask[50, 72] < 255
+    d.paint(60, 50, 60, 50, radius=30, hardness=1.0, erase=True)
+    assert not d.mask.any()
+
+
+def test_stroke_outside_the_photo_changes_nothing():
+    assert stroke_coverage(-100, -100, -50, -50, 10, 1, (100, 120)) is None
+    d = doc()
+    assert d.paint(500, 500, 600, 600, 10, 1) is None
+
+
+def test_fill_rect_is_clipped():
+    d = doc()
+    assert d.fill_rect((-10, 90, 20, 200)) == (0, 90, 20, 100)
+    assert d.mask[90:, :20].min() == 255 and d.mask.sum() == 255 * 10 * 20
+
+
+def test_warp_asset_places_the_logo_on_the_quad():
+    asset = np.zeros((10, 20, 4), np.uint8)
+    asset[..., 0] = 255
+    asset[..., 3] = 255
+    quad = np.array([[30, 40], [70, 40], [70, 60], [30, 60]], float)
+    out = warp_asset(asset, quad, (100, 120))
+    assert out[45:55, 35:65, 3].min() == 255
+    assert out[45:55, 35:65, 0].min() == 255        # no dark fringe from transparent pixels
+    assert out[:35].max() == 0 and out[65:].max() == 0
+
+
+def test_fit_asset_in_quad_keeps_aspect_and_centre():
+    quad = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], float)
+    wide = np.zeros((10, 40, 4), np.uint8)
+    fitted = fit_asset_in_quad(wide, quad)
+    np.testing.assert_allclose(fitted, [[0, 37.5], [100, 37.5], [100, 62.5], [0, 62.5]],
+                               atol=1e-4)
+    rotated = rotated_quad(quad, 30)
+    fitted = fit_asset_in_quad(wide, rotated)
+    np.testing.assert_allclose(fitted.mean(axis=0), rotated.mean(axis=0), atol=1e-4)
+    side = np.linalg.norm(fitted[1] - fitted[0]) / np.linalg.norm(fitted[3] - fitted[0])
+    assert side == pytest.approx(4.0, rel=1e-4)
+
+
+def test_scale_and_rotate_keep_the_centre():
+    quad = np.array([[10, 10], [30, 10], [30, 20], [10, 20]], float)
+    np.testing.assert_allclose(scaled_quad(quad, 2).mean(axis=0), [20, 15])
+    r = rotated_quad(quad, 90)
+    np.testing.assert_allclose(r[0], [25, 5], atol=1e-9)
+
+
+def test_tint_recolours_but_keeps_alpha():
+    asset = np.zeros((4, 4, 4), np.uint8)
+    asset[..., 3] = 128
+    out = tint_rgba(asset, (255, 0, 0), 1.0)
+    assert (out[..., 3] == 128).all() and out[..., 0].min() > 50 and out[..., 1].max() == 0
+    assert tint_rgba(asset, None, 1.0) is asset
+
+
+def test_composite_respects_visibility_and_opacity():
+    d = doc()
+    red = np.zeros((100, 120, 4), np.uint8)
+    red[..., 0] = 255
+    red[..., 3] = 255
+    d.set_layers([Layer("Red", "object", rgba=red, opacity=0.5)] + d.layers)
+    out = d.composite()
+    assert tuple(out[0, 0]) == (228, 100, 100)
+    d.update_layer(0, visible=False)
+    assert tuple(d.composite()[0, 0]) == (200, 200, 200)
+
+
+def test_settings_round_trip_and_bad_values(tmp_path):
+    path = tmp_path / "s.json"
+    s = Settings(engine="flux", steps=20, brush_size=12.5)
+    s.add_recent(str(tmp_path / "a.jpg"))
+    save_settings(s, path)
+    assert load_settings(path) == s
+    path.write_text(json.dumps({"steps": "many", "brush_size": 3, "recent_files": [1],
+                                "nonsense": True}))
+    loaded = load_settings(path)
+    assert loaded.steps == 0 and loaded.brush_size == 3.0 and loaded.recent_files == ["1"]
+    path.write_text("{not json")
+    assert load_settings(path) == Settings()
+
+
+def test_settings_default_location_is_under_xdg_config(private_dirs):
+    from desktop.settings import settings_path
+    assert str(settings_path()).startswith(str(private_dirs))
+
+
+def test_mask_box_follows_edits_without_scanning_everything():
+    d = doc()
+    assert d.mask_box() is None
+    d.paint(30, 40, 30, 40, radius=5, hardness=1.0)
+    d.fill_rect((80, 10, 90, 20))
+    assert d.mask_box() == (25, 10, 90, 45)
+    d.paint(30, 40, 30, 40, radius=8, hardness=1.0, erase=True)
+    assert d.mask_box() == (80, 10, 90, 20)
+    d.fill_rect((0, 0, 120, 100), 0)
+    assert d.mask_box() is None
+    loaded = np.zeros((100, 120), bool)
+    loaded[5:7, 100:110] = True
+    d.set_mask(loaded)
+    assert d.mask_box() == (100, 5, 110, 7)
+    assert Document(d.image, mask=d.mask.copy()).mask_box() == (100, 5, 110, 7)

@@ -1,0 +1,188 @@
+"""Exports (PSD, ORA, PNG folder, flattened), projects, autosave and restore."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from desktop import autosave
+from desktop.project import MASK_LAYER, open_project
+from inference.export import read_ora
+
+
+@pytest.fixture
+def decomposed(window, qtbot):
+    window.doc.fill_rect((85, 65, 165, 115))
+    with qtbot.waitSignal(window.job_done, timeout=30000) as blocker:
+        assert window.decompose()
+    assert blocker.args == ["decompose", "ok"], window.last_error
+    return window
+
+
+def test_export_psd_and_read_back(decomposed, tmp_path):
+    from psd_tools import PSDImage
+    w = decomposed
+    path = tmp_path / "out.psd"
+    assert w.export(str(path), "psd"), w.last_error
+    psd = PSDImage.open(path)
+    names = [layer.name for layer in psd]
+    assert names == ["Original", "Object", "Logo"]           # psd-tools lists bottom first
+    assert [layer.visible for layer in psd] == [False, True, True]
+    merged = np.asarray(psd.composite().convert("RGB"))
+    assert np.abs(merged.astype(int) - w.doc.composite()).max() <= 2
+
+
+def test_export_ora_reads_back_the_same_layers(decomposed, tmp_path):
+    w = decomposed
+    path = tmp_path / "out.ora"
+    assert w.export(str(path), "ora")
+    layers, _extra = read_ora(path)
+    assert [layer.name for layer in layers] == ["Logo", "Object", "Original"]
+    assert (layers[1].rgba == w.doc.layers[1].rgba).all()
+    logo = w.doc.layers[0].render(w.doc.shape)
+    assert (layers[0].rgba == logo).all()
+    with zipfile.ZipFile(path) as z:
+        assert z.namelist()[0] == "mimetype"
+
+
+def test_export_png_folder_and_flattened(decomposed, tmp_path):
+    from inference.imageio import load_image
+    w = decomposed
+    assert w.export(str(tmp_path / "layers"), "png-folder")
+    assert {"logo.png", "object.png", "original.png", "manifest.json"} <= set(
+        os.listdir(tmp_path / "layers"))
+    assert w.export(str(tmp_path / "flat.png"), "flat")
+    flat = load_image(tmp_path / "flat.png")
+    assert np.abs(flat.astype(int) - w.doc.composite()).max() <= 1
+    assert w.export(str(tmp_path / "flat.jpg"), "flat")
+    assert load_image(tmp_path / "flat.jpg").shape == flat.shape
+
+
+def test_export_never_overwrites_the_input_photo(decomposed, photo_path):
+    w = decomposed
+    before = photo_path.read_bytes()
+    assert not w.export(str(photo_path), "flat")
+    assert "overwrite" in w.last_error
+    assert not w.save_project(str(photo_path))
+    assert photo_path.read_bytes() == before
+
+
+def test_save_and_open_project_round_trip(decomposed, tmp_path, qtbot):
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    w = decomposed
+    row = w.doc.index_of("logo")
+    w.edit_layer(row, quad=w.doc.layers[row].quad + [3, 2])
+    w.edit_layer(1, name="Clean")
+    w.settings.seed = 77
+    path = tmp_path / "proj.ora"
+    assert w.save_project(str(path)), w.last_error
+    assert w.undo.isClean()
+
+    other = MainWindow(Settings(), autosave_seconds=3600)
+    qtbot.addWidget(other)
+    assert other.open_path(str(path)), other.last_error
+    doc = other.doc
+    assert [(layer.name, layer.kind) for layer in doc.layers] == [
+        ("Logo", "logo"), ("Clean", "object"), ("Original", "original")]
+    assert (doc.image == w.doc.image).all()
+    assert (doc.mask == w.doc.mask).all()
+    np.testing.assert_allclose(doc.layers[0].quad, w.doc.layers[row].quad)
+    assert (doc.layers[0].asset == w.doc.layers[row].asset).all()
+    assert not doc.layers[2].visible
+    assert doc.meta["cycle_error"] == pytest.approx(w.doc.meta["cycle_error"])
+    assert other.settings.seed == 77
+    assert doc.path == w.doc.path                       # the photo stays protected
+    other.close()
+    # Other apps see plain layers, plus our hidden mask layer.
+    layers, extra = read_ora(path)
+    assert MASK_LAYER in [layer.name for layer in layers] and "project.json" in extra
+
+
+def test_open_a_foreign_ora_flattens_it(tmp_path):
+    from inference.export import ExportLayer, write_ora
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[..., 1] = 200
+    rgba[..., 3] = 255
+    write_ora(tmp_path / "x.ora", [ExportLayer("Only", rgba)])
+    doc, settings = open_project(tmp_path / "x.ora")
+    assert doc.image.shape == (20, 30, 3) and (doc.image[..., 1] == 200).all()
+    assert settings == {}
+
+
+def test_autosave_writes_an_ora_with_a_mask_layer(window, private_dirs):
+    window.doc.fill_rect((10, 10, 40, 30))
+    thread = window.autosaver.save_if_changed()
+    assert thread is not None
+    thread.join(30)
+    path = window.autosaver.path
+    assert path.parent == autosave.autosave_dir()
+    assert str(path).startswith(str(private_dirs / "data" / "layerlift" / "autosave"))
+    layers, _ = read_ora(path)
+    mask_layers = [layer for layer in layers if "mask" in layer.name.lower()]
+    assert len(mask_layers) == 1 and mask_layers[0].rgba[20, 20, 3] == 255
+    # Nothing changed since: no second write.
+    assert window.autosaver.save_if_changed() is None
+    # A clean exit removes it.
+    window.close()
+    assert not path.exists()
+
+
+def test_autosave_interval_from_environment(monkeypatch):
+    monkeypatch.setenv(autosave.ENV, "2.5")
+    assert autosave.interval_seconds() == 2.5
+    monkeypatch.setenv(autosave.ENV, "soon")
+    assert autosave.interval_seconds() == autosave.DEFAULT_SECONDS
+
+
+def test_timer_autosaves_and_orphan_is_offered_back(qtbot, photo_path, monkeypatch):
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    monkeypatch.setenv(autosave.ENV, "0.2")
+    w = MainWindow(Settings())
+    qtbot.addWidget(w)
+    assert w.open_path(str(photo_path))
+    w.doc.fill_rect((50, 50, 90, 80))
+    qtbot.waitUntil(lambda: w.autosaver.path.exists(), timeout=10000)
+    w.autosaver.wait()
+    # Pretend the process died: rename the file to a pid that does not exist.
+    dead = w.autosaver.path.with_name("autosave-999999999.ora")
+    os.replace(w.autosaver.path, dead)
+    w.autosaver.timer.stop()
+    assert autosave.orphans() == [dead]
+    fresh = MainWindow(Settings())
+    qtbot.addWidget(fresh)
+    assert fresh.restore_autosave(str(dead)), fresh.last_error
+    assert fresh.doc.mask_bool()[60, 60] and not fresh.doc.mask_bool()[10, 10]
+    assert fresh.project_path is None
+    autosave.discard([dead])
+    assert autosave.orphans() == []
+    w.close()
+    fresh.close()
+
+
+def test_next_start_offers_the_orphan_back(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.app import offer_restore
+    from desktop.main_window import MainWindow
+    from desktop.project import save_project
+    from desktop.settings import Settings
+    window.doc.fill_rect((20, 20, 60, 50))
+    folder = autosave.autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    orphan = folder / "autosave-999999998.ora"
+    save_project(window.doc, orphan)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Yes)
+    fresh = MainWindow(Settings(), autosave_seconds=3600)
+    qtbot.addWidget(fresh)
+    assert offer_restore(fresh)
+    assert len(asked) == 1 and fresh.doc.mask_bool()[30, 30]
+    assert not orphan.exists()
+    assert not offer_restore(fresh) and len(asked) == 1      # nothing left to offer
+    fresh.close()

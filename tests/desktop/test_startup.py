@@ -1,0 +1,48 @@
+"""The app starts without torch, and `layerlift-gui` / `layerlift gui` reach desktop.app.main."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import sys
+import time
+from desktop.app import application
+from desktop.main_window import MainWindow
+app = application()
+window = MainWindow()
+window.show()
+app.processEvents()
+print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+# The worker loads the classical engine in the background a second after the window shows.
+end = time.time() + 2.5
+while time.time() < end and "inference.engines.classical.decompose" not in sys.modules:
+    app.processEvents()
+    time.sleep(0.01)
+print("WARM" if "inference.engines.classical.decompose" in sys.modules else "COLD")
+print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+window.close()
+"""
+
+
+def test_main_window_does_not_import_torch(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["NO-TORCH", "WARM", "NO-TORCH"], out.stdout
+
+
+def test_main_has_the_cli_signature():
+    import inspect
+
+    from desktop.app import main, parse_args
+    assert list(inspect.signature(main).parameters) == ["argv"]
+    args = parse_args(["photo.jpg", "--no-restore"])
+    assert args.image == "photo.jpg" and args.no_restore

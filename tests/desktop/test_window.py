@@ -1,0 +1,84 @@
+"""Window plumbing: drag and drop, recent files, settings persistence, theme, shortcuts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from desktop.settings import load_settings
+
+
+def test_drop_a_photo_opens_it(window, tmp_path):
+    from inference.imageio import save_png
+    from tests.desktop.conftest import make_photo
+    other = tmp_path / "dropped.png"
+    save_png(other, make_photo(60, 80))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.doc.shape == (60, 80)
+    assert "dropped.png" in window.windowTitle()
+
+
+def test_recent_files_and_settings_survive_a_restart(window, photo_path, qtbot):
+    from desktop.main_window import MainWindow
+    window.size_spin.setValue(77)
+    window.engine_combo.setCurrentText("flux")
+    window.seed_spin.setValue(5)
+    assert window.settings.recent_files[0] == str(photo_path.resolve())
+    actions = window.recent_menu.actions()
+    assert actions and actions[0].text() == photo_path.name
+    window.close()
+    stored = load_settings()
+    assert stored.brush_size == 77 and stored.engine == "flux" and stored.seed == 5
+    assert stored.window_geometry
+    again = MainWindow(stored, autosave_seconds=3600)
+    qtbot.addWidget(again)
+    assert again.canvas.brush_size == 77 and again.engine_combo.currentText() == "flux"
+    again.recent_menu.actions()[0].trigger()
+    assert again.doc is not None and again.doc.path == str(photo_path.resolve())
+    again.close()
+
+
+def test_title_marks_unsaved_changes(window):
+    assert "*" not in window.windowTitle()
+    window.canvas.add_box(QPointF(5, 5), QPointF(30, 30))
+    assert window.windowTitle().startswith("photo.png*")
+    window.undo.undo()
+    assert "*" not in window.windowTitle()
+
+
+def test_dark_palette_is_dark_and_shortcut_table_lists_the_tools():
+    from PySide6.QtGui import QPalette
+
+    from desktop.shortcuts import SHORTCUTS, shortcuts_markdown
+    from desktop.theme import dark_palette
+    assert dark_palette().color(QPalette.ColorRole.Window).lightness() < 80
+    keys = dict(SHORTCUTS)
+    assert {"B", "E", "M", "Ctrl+Enter", "Esc", "Ctrl+R"} <= set(keys)
+    assert shortcuts_markdown().count("\n") == len(SHORTCUTS) + 1
+
+
+def test_actions_carry_the_documented_shortcuts(window):
+    from PySide6.QtGui import QKeySequence
+    def keys(action):
+        return {s.toString() for s in action.shortcuts()}
+    assert "Ctrl+Return" in keys(window.act_decompose)
+    assert keys(window.act_cancel) == {"Esc"}
+    assert keys(window.act_recompose) == {"Ctrl+R"}
+    assert keys(window.act_fit) == {"Ctrl+0"} and keys(window.act_actual) == {"Ctrl+1"}
+    assert QKeySequence("Ctrl+Z").toString() in keys(window.act_undo)
+
+
+def test_closing_with_unsaved_changes_asks(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    window.ask_before_close = True
+    window.canvas.add_box(QPointF(5, 5), QPointF(30, 30))
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    assert not window.close() and window.isVisible()
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert window.close()

@@ -1,0 +1,56 @@
+"""The app decomposes a window around the mask; the layers must equal the core's on the
+full photo (the engine only ever looks at its own, smaller, working crop)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop.jobs import compose_job, decompose_job, engine_window
+from inference.api import compose, decompose
+from inference.contract import ComposeRequest, DecomposeRequest
+from tests.desktop.conftest import make_photo
+
+
+def big_photo():
+    photo = np.tile(make_photo(), (3, 3, 1))                  # 540 x 720
+    photo[20:45, 600:700] = (200, 20, 20)                      # a mark near the top edge
+    photo[480:530, 5:50] = (30, 200, 40)                       # one in the corner
+    return photo
+
+
+@pytest.mark.parametrize("box", [(240, 260, 330, 300), (590, 14, 705, 50), (0, 470, 60, 540)])
+def test_window_decomposition_equals_full_photo(box):
+    photo = big_photo()
+    x0, y0, x1, y1 = box
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[y0:y1, x0:x1] = True
+    full = decompose(DecomposeRequest(photo, mask))
+    request, finish = decompose_job(photo, mask)
+    assert request.image.shape[0] * request.image.shape[1] < photo.shape[0] * photo.shape[1]
+    result = finish(decompose(request))
+    assert (result.object_rgba[..., :3] == full.object).all()
+    assert (result.object_rgba[..., 3] == 255).all()
+    assert result.meta["cycle_error"] == pytest.approx(full.meta["cycle_error"], abs=1e-9)
+    ys, xs = np.nonzero(full.logo[..., 3])
+    np.testing.assert_array_equal(result.quad[0], [xs.min(), ys.min()])
+    h, w = result.asset.shape[:2]
+    assert (result.asset == full.logo[ys.min():ys.min() + h, xs.min():xs.min() + w]).all()
+
+
+def test_window_compose_equals_full_photo():
+    photo = big_photo()
+    asset = np.zeros((30, 60, 4), np.uint8)
+    asset[..., 1] = 220
+    asset[5:25, 5:55, 3] = 255
+    quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
+    full = compose(ComposeRequest(photo, logo_asset=asset, quad=quad))
+    from desktop.document import rgb_to_rgba
+    request, finish = compose_job(rgb_to_rgba(photo), asset, quad)
+    out = finish(compose(request))
+    assert np.abs(out[..., :3].astype(int) - full).max() <= 1
+
+
+def test_engine_window_is_clipped_and_has_context():
+    assert engine_window((10, 10, 20, 20), (100, 200)) == (0, 0, 116, 100)
+    assert engine_window((500, 500, 800, 600), (4000, 6000)) == (0, 0, 1400, 1200)
