@@ -1,0 +1,135 @@
+"""Memory tiers: placement on any device, OOM fallback one tier down, forced tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.engines.flux import memory
+from inference.errors import EngineUnavailable, InputError
+from tests.inference.flux.helpers import tiny_request
+
+pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
+
+
+def test_oom_falls_back_one_tier_and_says_so(tiny_folder, photo, fresh_engine, monkeypatch):
+    from diffusers import FluxFillPipeline
+
+    image, mask = photo
+    original = FluxFillPipeline.__call__
+    calls = []
+
+    def first_call_runs_out(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FluxFillPipeline, "__call__", first_call_runs_out)
+    with pytest.warns(RuntimeWarning, match="out of GPU memory with memory tier gpu; "
+                                            "retrying with offload"):
+        layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="gpu"))
+    assert layers.meta["memory_tiers_tried"] == ["gpu", "offload"]
+    assert layers.meta["memory_tier"] == "offload" and len(calls) == 2
+    assert np.array_equal(layers.object[~mask], image[~mask])
+
+
+def test_oom_at_the_last_tier_is_a_clear_error(tiny_folder, photo, fresh_engine, monkeypatch):
+    from diffusers import FluxFillPipeline
+
+    def always_out(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(FluxFillPipeline, "__call__", always_out)
+    image, mask = photo
+    with pytest.raises(EngineUnavailable, match="even with memory tier group"), \
+            pytest.warns(RuntimeWarning):
+        fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="fp8"))
+
+
+@pytest.mark.parametrize("tier", ["fp8", "group"])
+def test_tiers_that_apply_on_cpu_run_and_stay_close(tier, tiny_folder, photo, fresh_engine):
+    image, mask = photo
+    plain = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="gpu"))
+    placed = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory=tier))
+    assert placed.meta["memory_tier"] == tier
+    pipe = fresh_engine._loaded.pipe
+    if tier == "fp8":
+        assert any(p.dtype == torch.float8_e4m3fn for p in pipe.transformer.parameters())
+    diff = np.abs(placed.object.astype(int) - plain.object)[mask]
+    assert diff.mean() < (40 if tier == "fp8" else 1)   # fp8 rounds weights; group is exact
+
+
+def test_nf4_without_bitsandbytes_is_a_clear_error(tiny_folder, photo, fresh_engine,
+                                                    monkeypatch):
+    monkeypatch.setattr(memory, "has_bitsandbytes", lambda: False)
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
+    image, mask = photo
+    with pytest.raises(EngineUnavailable, match="bitsandbytes"):
+        fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="nf4"))
+
+
+def test_tier_order_and_picking(monkeypatch):
+    monkeypatch.setattr(memory, "has_bitsandbytes", lambda: False)
+    assert memory.next_tier("gpu") == "offload"
+    assert memory.next_tier("fp8") == "group"            # nf4 skipped without bitsandbytes
+    assert memory.next_tier("group") is None
+    for free, tier in [(40.0, "gpu"), (24.5, "offload"), (16.0, "fp8"), (10.0, "group"),
+                       (1.0, "group")]:
+        monkeypatch.setattr(memory, "free_vram_gib", lambda device, f=free: f)
+        assert memory.pick_tier("cuda") == tier
+    monkeypatch.setattr(memory, "has_bitsandbytes", lambda: True)
+    monkeypatch.setattr(memory, "free_vram_gib", lambda device: 10.0)
+    assert memory.pick_tier("cuda") == "nf4"
+    assert memory.pick_tier("cpu", "fp8") == "fp8"
+    with pytest.raises(InputError):
+        memory.pick_tier("cpu", "huge")
+
+
+def test_devices():
+    with pytest.warns(RuntimeWarning, match="CPU"):
+        assert memory.pick_device("cpu") == "cpu"
+    with pytest.raises(InputError):
+        memory.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA"):
+            memory.pick_device("cuda")
+
+
+def test_later_runs_start_from_the_tier_that_worked(tiny_folder, photo, fresh_engine,
+                                                    monkeypatch):
+    from diffusers import FluxFillPipeline
+
+    image, mask = photo
+    original = FluxFillPipeline.__call__
+    calls = []
+
+    def first_call_runs_out(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FluxFillPipeline, "__call__", first_call_runs_out)
+    with pytest.warns(RuntimeWarning, match="retrying"):
+        fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
+    again = fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
+    assert again.meta["memory_tiers_tried"] == ["offload"]
+
+
+def test_fp8_tier_keeps_the_lora_in_full_precision(tiny_folder, lora_file, photo,
+                                                   fresh_engine):
+    image, mask = photo
+    layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="fp8",
+                                                 lora=str(lora_file)))
+    assert layers.meta["mode"] == "lora" and layers.meta["memory_tier"] == "fp8"
+    params = dict(fresh_engine._loaded.pipe.transformer.named_parameters())
+    lora_params = [p for n, p in params.items() if "lora_" in n]
+    assert lora_params and all(p.dtype == torch.float32 for p in lora_params)
+    assert params["transformer_blocks.0.attn.to_q.base_layer.weight"].dtype == \
+        torch.float8_e4m3fn

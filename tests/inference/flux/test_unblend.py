@@ -1,0 +1,34 @@
+"""The logo solver: the layers rebuild the input; a known blend comes back."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from inference.engines.flux.unblend import minimum_alpha, solve_logo
+from inference.layers import alpha_over
+
+pixels = arrays(np.uint8, (6, 7, 3), elements=st.integers(0, 255))
+alphas = arrays(np.float32, (6, 7), elements=st.floats(0, 1, width=32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(image=pixels, obj=pixels, prior=alphas)
+def test_layers_rebuild_the_input(image, obj, prior):
+    logo = solve_logo(image, obj, prior)
+    rebuilt = alpha_over(logo, obj)
+    assert np.abs(rebuilt.astype(int) - image).max() <= 1
+    assert (logo[..., 3] >= np.floor(prior * 255)).all()
+
+
+def test_a_known_watermark_comes_back():
+    obj = np.full((4, 4, 3), 100, np.uint8)
+    colour, alpha = np.array([255.0, 255.0, 255.0]), 0.3
+    image = np.rint(alpha * colour + (1 - alpha) * obj).astype(np.uint8)
+    logo = solve_logo(image, obj, np.zeros((4, 4), np.float32))
+    assert np.allclose(logo[..., 3] / 255.0, alpha, atol=0.01)
+    assert (logo[..., :3] >= 252).all()
+    assert minimum_alpha(obj, obj).max() == 0.0
+    assert not solve_logo(obj, obj, np.zeros((4, 4), np.float32)).any()
