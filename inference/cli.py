@@ -82,18 +82,12 @@ def _fraction(text: str) -> float:
 
 def _parse_lora(text: str) -> tuple[str, float]:
     """FILE[:SCALE] -> (path, scale); the file must be a readable .safetensors."""
-    path, scale = text, 1.0
-    head, sep, tail = text.rpartition(":")
-    if sep and head:
-        try:
-            scale = float(tail)
-            path = head
-        except ValueError:
-            pass  # a ':' inside the path (C:\...), not a scale
-    if not math.isfinite(scale) or not -10.0 <= scale <= 10.0:
-        raise InputError(f"--lora scale must be a number between -10 and 10, got {tail!r}")
-    check_safetensors(path, "--lora")
-    return path, scale
+    # The flux engine's own parser (a light module: no torch), so both agree on the syntax.
+    from inference.engines.flux.lora import parse_lora_spec
+
+    path, scale = parse_lora_spec(text)
+    check_safetensors(str(path), "--lora")
+    return str(path), scale
 
 
 def check_safetensors(path: str, what: str) -> None:

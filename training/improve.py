@@ -32,10 +32,10 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from inference.contract import ComposeRequest, DecomposeRequest, Layers
 from inference.errors import InputError
+from inference.synth import Triplet, write_triplet
 from training.config import TrainConfig
 from training.data import stream_size
 
@@ -399,19 +399,9 @@ def make_candidate(item: Unlabeled, run_decompose: Decomposer, run_compose: Comp
 
 
 def write_sample(folder: Path, c: Candidate) -> None:
-    """The candidate as a training sample folder, written to a temp folder then renamed."""
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-    try:
-        Image.fromarray(c.image).save(tmp / "composite.png")
-        Image.fromarray(c.mask.astype(np.uint8) * 255).save(tmp / "mask.png")
-        Image.fromarray(c.layers.object).save(tmp / "object.png")
-        Image.fromarray(c.layers.logo, "RGBA").save(tmp / "logo.png")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """The candidate as a training sample folder (the generator's layout), written atomically."""
+    write_triplet(Triplet(composite=c.image, logo=c.layers.logo, object=c.layers.object,
+                          mask=c.mask, meta={"source": c.name}), folder)
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from inference.errors import InputError, LayerliftError
+from inference.imageio import atomic_dir
 from training.config import RESUMABLE_OVERRIDES, TrainConfig
 from training.data import DataSource, find_sample_folders
 from training.losses import training_loss, validation_loss
@@ -42,6 +43,7 @@ from training.plot import plot_losses
 LOG_FIELDS = ("step", "loss", "flow_decompose", "flow_compose", "cycle", "cycle_weight",
               "val_loss", "lr", "seconds")
 CHECKPOINT_PREFIX = "step-"
+CHECKPOINT_FILES = ("lora.safetensors", "optimizer.pt", "rng.pt", "state.json")
 
 
 @dataclass
@@ -216,19 +218,12 @@ def save_checkpoint(run_dir: Path, step: int, config: TrainConfig, transformer, 
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{CHECKPOINT_PREFIX}{step:07d}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    try:
+    with atomic_dir(final, replace_ok=CHECKPOINT_FILES) as tmp:
         save_lora_file(transformer, lora_config, tmp / "lora.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(rng_states(), tmp / "rng.pt")
         state = {"step": step, "config": config.to_dict(), "rows": rows}
         (tmp / "state.json").write_text(json.dumps(state, indent=1))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     prune_checkpoints(root, config.keep_checkpoints)
     return final
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from inference.errors import InputError
+from inference.imageio import atomic_dir
 from inference.synth.generate import Triplet, generate_triplet
 
 FILES = ("composite.png", "mask.png", "object.png", "logo.png")
@@ -23,20 +22,12 @@ FILES = ("composite.png", "mask.png", "object.png", "logo.png")
 def write_triplet(triplet: Triplet, folder: str | os.PathLike) -> Path:
     """Write the triplet into `folder` (created; an existing one is replaced whole)."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_dir(folder, replace_ok=FILES + ("meta.json",)) as tmp:
         Image.fromarray(triplet.composite).save(tmp / "composite.png")
         Image.fromarray(triplet.mask.astype(np.uint8) * 255).save(tmp / "mask.png")
         Image.fromarray(triplet.object).save(tmp / "object.png")
         Image.fromarray(triplet.logo, mode="RGBA").save(tmp / "logo.png")
         (tmp / "meta.json").write_text(json.dumps(triplet.meta, indent=1, sort_keys=True))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

@@ -34,7 +34,7 @@ def test_lora_file_and_scale(tmp_path):
     path = _safetensors(tmp_path / "a.safetensors", {"__metadata__": {"rank": "4"}})
     assert cli._parse_lora(path) == (path, 1.0)
     assert cli._parse_lora(path + ":0.6") == (path, 0.6)
-    with pytest.raises(InputError, match="between -10 and 10"):
+    with pytest.raises(InputError, match="between -4 and 4"):
         cli._parse_lora(path + ":50")
     with pytest.raises(InputError, match="not found"):
         cli._parse_lora(str(tmp_path / "b.safetensors") + ":0.5")

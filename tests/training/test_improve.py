@@ -98,7 +98,7 @@ def test_improve_runs_two_rounds_end_to_end(tmp_path, data_dir, tiny_model_dir, 
     accepted = sorted(p.name for p in (work / "accepted").iterdir())
     assert accepted == ["00000-u0", "00001-u1", "00002-u2"]
     assert sorted(p.name for p in (work / "accepted" / "00000-u0").iterdir()) == [
-        "composite.png", "logo.png", "mask.png", "object.png"]
+        "composite.png", "logo.png", "mask.png", "meta.json", "object.png"]
     assert check_lora_file(out)["r"] == 4
     assert (work / "round-02" / "scores.csv").read_text().count("\n") == 4
 
