@@ -8,6 +8,12 @@ Layers are kept top first, as in the export module. A layer holds either full-si
 (`rgba`) or, for the logo, a small `asset` plus the `quad` (4 corners TL, TR, BR, BL in photo
 coordinates) it is warped onto, so moving, scaling, rotating and perspective are just corner
 edits; `render()` produces the in-place RGBA when a full-size picture is needed.
+
+A decomposed logo has two versions of its pixels. `asset` is the logo as printed: its colour
+carries the surface's light, so Logo over Object rebuilds the photo, and it is what the canvas
+shows and exports write. `ink` is the same crop with that light divided out: what Recompose
+hands to compose(), which shades an asset at its place (giving it the printed asset would
+shade it twice). A logo file loaded by the user is ink already: its layer has `ink` None.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ class Layer:
     name: str
     kind: str                           # original / object / logo / recomposed
     rgba: np.ndarray | None = None      # HxWx4 uint8, photo size (None for a quad logo)
-    asset: np.ndarray | None = None     # hxwx4 uint8, the logo's own pixels
+    asset: np.ndarray | None = None     # hxwx4 uint8, the logo's own pixels (as printed)
+    ink: np.ndarray | None = None       # logo only: asset's shading-free twin; None: asset is ink
     quad: np.ndarray | None = None      # 4x2 float, where the asset goes in the photo
     visible: bool = True
     opacity: float = 1.0
@@ -41,6 +48,12 @@ class Layer:
         """The logo asset with its tint applied (the pixels the canvas and compose use)."""
         assert self.asset is not None
         return tint_rgba(self.asset, self.tint, self.tint_strength)
+
+    def shown_ink(self) -> np.ndarray:
+        """The logo's ink with its tint applied: what Recompose warps and shades."""
+        assert self.asset is not None
+        ink = self.asset if self.ink is None else self.ink
+        return tint_rgba(ink, self.tint, self.tint_strength)
 
     def render(self, shape: tuple[int, int]) -> np.ndarray:
         """Full-size straight-alpha RGBA of this layer."""
@@ -327,10 +340,10 @@ def clip_rect(rect: Rect, shape: tuple[int, int]) -> Rect | None:
 
 
 def layers_from_decomposition(original: Layer, object_rgba: np.ndarray, asset: np.ndarray,
-                              quad: np.ndarray) -> list[Layer]:
+                              quad: np.ndarray, ink: np.ndarray | None = None) -> list[Layer]:
     """The layer stack after a decomposition: Logo over Object over the (hidden) Original."""
     return [
-        Layer("Logo", LOGO, asset=asset, quad=np.asarray(quad, np.float64)),
+        Layer("Logo", LOGO, asset=asset, ink=ink, quad=np.asarray(quad, np.float64)),
         Layer("Object", OBJECT, rgba=object_rgba),
         replace(original, visible=False),
     ]

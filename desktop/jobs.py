@@ -8,6 +8,12 @@ the result back. Outside the mask the object is the photo, bit for bit, either w
 
 `finish_*` run in the worker thread too: they build the full-size layer pixels, so the GUI
 thread only wraps finished arrays.
+
+The decomposed logo comes back as printed (it carries the surface's light); `finish` also
+divides that light out (`deshade_logo`) for the ink that Recompose hands to compose, which
+shades an asset at its place. The window holds the area the shading is measured over (the
+logo's box grown by CONTEXT_MARGIN times its long side, less than the window's growth), so the
+ink is the one the full photo would give.
 """
 
 from __future__ import annotations
@@ -44,8 +50,9 @@ def mask_box(mask: np.ndarray) -> Rect:
 @dataclass
 class Decomposition:
     object_rgba: np.ndarray      # HxWx4, full photo size, opaque
-    asset: np.ndarray            # the logo's tight RGBA crop
-    quad: np.ndarray             # where it sits in the photo
+    asset: np.ndarray            # the logo's tight RGBA crop, as printed
+    ink: np.ndarray              # the same crop with the surface's shading divided out
+    quad: np.ndarray             # where both sit in the photo
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -57,6 +64,7 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
     caller knows it, saves a scan of the whole mask.
     """
     from inference.contract import DecomposeRequest
+    from inference.engines.classical.compose import deshade_logo
     from inference.layers import logo_asset
 
     if box is None:
@@ -72,8 +80,11 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
         full[y0:y1, x0:x1, :3] = layers.object
         remember(full, prepare(full))      # the canvas's copy, made here off the GUI thread
         asset, quad = logo_asset(layers.logo)
+        # De-shading keeps the alpha, so the ink's crop is the asset's box: cut the same box.
+        (ax0, ay0), (ax1, ay1) = quad[0].astype(int), quad[2].astype(int)
+        ink = deshade_logo(layers.logo, layers.object)[ay0:ay1, ax0:ax1].copy()
         meta = dict(layers.meta, window=list(window))
-        return Decomposition(full, asset, quad + [x0, y0], meta)
+        return Decomposition(full, asset, ink, quad + [x0, y0], meta)
 
     return request, finish
 

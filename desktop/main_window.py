@@ -711,7 +711,8 @@ class MainWindow(QMainWindow):
         if layer.asset is None or not layer.asset[..., 3].any():
             quad = self._mask_quad()        # the engine found no mark: use the brushed area
         quad = fit_asset_in_quad(asset, quad)
-        self.edit_layer(row, "Replace logo", asset=asset, quad=quad, tint=None,
+        # A logo file is ink already (no light of this photo in it): no separate ink.
+        self.edit_layer(row, "Replace logo", asset=asset, ink=None, quad=quad, tint=None,
                         tint_strength=0.0)
         return True
 
@@ -770,8 +771,9 @@ class MainWindow(QMainWindow):
             return False
         from desktop.jobs import compose_job
         s = self.settings
+        # The ink, not the printed asset: compose shades an asset in the light at its quad.
         request, finish = compose_job(
-            obj.rgba, logo.shown_asset(), np.array(logo.quad),
+            obj.rgba, logo.shown_ink(), np.array(logo.quad),
             engine=s.engine, seed=s.seed, steps=s.steps or None, lora_scale=s.lora_scale,
             model=s.model_path or None, lora=s.lora_path or None)
         self._start_job("compose", request, finish, "Recomposing")
@@ -826,7 +828,7 @@ class MainWindow(QMainWindow):
                                                      rgba=rgb_to_rgba(self.doc.image))
         self.doc.meta = dict(result.meta)
         self.doc.set_layers(layers_from_decomposition(original, result.object_rgba,
-                                                      result.asset, result.quad))
+                                                      result.asset, result.quad, result.ink))
         self.undo.push(StackChange(self.doc, "Decompose", before, meta_before))
         row = self.doc.index_of(LOGO)
         if row is not None:

@@ -3,7 +3,9 @@
 A project is an OpenRaster file: the layers as other apps see them, plus a hidden layer named
 "Layerlift mask" (the brushed mask) and, under the ORA's "layerlift/" folder, project.json
 (layer kinds, the logo's quad and tint, the last decomposition's meta, the engine settings)
-and the logo's own pixels (logo_asset.png), so the logo stays editable after reopening.
+and the logo's own pixels (asset-N.png as printed, ink-N.png with the surface's shading
+divided out, see desktop/document.py), so the logo stays editable after reopening. Projects
+saved before the ink existed open with no ink (the asset then stands for it).
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ def project_files(doc: Document, settings: dict | None = None) -> tuple[list, di
             name = f"asset-{i}.png"
             extra[name] = encode_png(layer.asset)
             entry.update(asset=name, quad=np.asarray(layer.quad).tolist())
+        if layer.ink is not None:
+            name = f"ink-{i}.png"
+            extra[name] = encode_png(layer.ink)
+            entry.update(ink=name)
         if layer.tint is not None:
             entry.update(tint=list(layer.tint), tint_strength=layer.tint_strength)
         entries.append(entry)
@@ -147,6 +153,11 @@ def open_project(path: str | Path) -> tuple[Document, dict]:
         if "asset" in entry and entry["asset"] in extra:
             layer.asset = load_rgba(extra[entry["asset"]], what="logo asset")
             layer.quad = np.asarray(entry["quad"], np.float64).reshape(4, 2)
+            if "ink" in entry and entry["ink"] in extra:
+                layer.ink = load_rgba(extra[entry["ink"]], what="logo ink")
+                if layer.ink.shape != layer.asset.shape:
+                    raise InputError(f"{Path(path).name}: the logo's ink does not match its "
+                                     "asset")
         else:
             layer.rgba = ora.rgba
         if entry.get("tint") is not None:

@@ -9,6 +9,7 @@ import pytest
 from desktop.jobs import compose_job, decompose_job, engine_window
 from inference.api import compose, decompose
 from inference.contract import ComposeRequest, DecomposeRequest
+from inference.engines.classical.compose import deshade_logo
 from tests.desktop.conftest import make_photo
 
 
@@ -35,7 +36,13 @@ def test_window_decomposition_equals_full_photo(box):
     ys, xs = np.nonzero(full.logo[..., 3])
     np.testing.assert_array_equal(result.quad[0], [xs.min(), ys.min()])
     h, w = result.asset.shape[:2]
-    assert (result.asset == full.logo[ys.min():ys.min() + h, xs.min():xs.min() + w]).all()
+    crop = (slice(ys.min(), ys.min() + h), slice(xs.min(), xs.min() + w))
+    assert (result.asset == full.logo[crop]).all()
+    # The ink (shading divided out) measured on the window is the full photo's, same box.
+    ink = deshade_logo(full.logo, full.object)[crop]
+    assert result.ink.shape == result.asset.shape
+    assert (result.ink[..., 3] == result.asset[..., 3]).all()
+    assert np.abs(result.ink.astype(int) - ink).max() <= 1
 
 
 def test_window_compose_equals_full_photo():
