@@ -13,6 +13,7 @@ from inference.contract import (
     Layers,
     ProgressCallback,
 )
+from inference.crop import mask_bbox
 from inference.engines import get_engine
 from inference.layers import cycle_error
 
@@ -26,15 +27,30 @@ def decompose(request: DecomposeRequest, on_progress: ProgressCallback | None = 
     request.validate()
     start = time.perf_counter()
     layers = get_engine(request.engine).decompose(request, on_progress, cancel)
-    # The contract, enforced here for every engine: outside the mask, the object is the input.
-    outside = ~request.mask
-    layers.object[outside] = request.image[outside]
-    layers.logo[outside] = 0
-    mae, psnr = cycle_error(request.image, layers.object, layers.logo, request.mask)
+    # The contract, enforced here for every engine: outside the mask, the object is the input
+    # and the logo is empty (within the mask's bbox; see enforce_outside).
+    window = enforce_outside(request.image, request.mask, layers)
+    mae, psnr = cycle_error(request.image[window], layers.object[window], layers.logo[window],
+                            request.mask[window])
     layers.meta.update(engine=request.engine, seed=request.seed, cycle_error=mae,
                        cycle_psnr=psnr)
     layers.meta.setdefault("timings", {})["total_s"] = time.perf_counter() - start
     return layers
+
+
+def enforce_outside(image: np.ndarray, mask: np.ndarray,
+                    layers: Layers) -> tuple[slice, slice]:
+    """Make object == image and logo == 0 outside `mask`; returns the mask's bbox window.
+
+    Only the bbox is touched: engines start from a copy of the input and an empty logo, so
+    beyond the bbox there is nothing to fix, and a 24 MP photo is not scanned again.
+    """
+    x0, y0, x1, y1 = mask_bbox(mask)
+    window = (slice(y0, y1), slice(x0, x1))
+    outside = ~mask[window]
+    layers.object[window][outside] = image[window][outside]
+    layers.logo[window][outside] = 0
+    return window
 
 
 def compose(request: ComposeRequest, on_progress: ProgressCallback | None = None,

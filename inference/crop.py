@@ -38,12 +38,18 @@ def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def working_crop(mask: np.ndarray, margin: float = 0.25, min_margin: int = 16) -> CropBox:
     """Square window around the mask: its bbox grown by `margin` of its long side."""
-    x0, y0, x1, y1 = mask_bbox(mask)
+    return crop_around(mask_bbox(mask), mask.shape[:2], margin, min_margin)
+
+
+def crop_around(bbox: tuple[int, int, int, int], shape: tuple[int, int], margin: float = 0.25,
+                min_margin: int = 16) -> CropBox:
+    """Square window around a bbox (x0, y0, x1, y1) in a photo of `shape` (h, w)."""
+    x0, y0, x1, y1 = bbox
     long_side = max(x1 - x0, y1 - y0)
     grow = max(min_margin, int(round(long_side * margin)))
     side = long_side + 2 * grow
     cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-    h, w = mask.shape
+    h, w = shape
     bx = int(round(cx - side / 2.0))
     by = int(round(cy - side / 2.0))
     # Slide the window inside the photo where it fits, so padding is only used when needed.
@@ -116,3 +122,22 @@ def paste_back(full: np.ndarray, patch: np.ndarray, box: CropBox, mask: np.ndarr
     blended = np.clip(np.rint(blended), 0, 255).astype(full.dtype)
     target[region_mask] = blended[region_mask]
     return out
+
+
+def write_inside(full: np.ndarray, patch: np.ndarray, box: CropBox, mask: np.ndarray) -> None:
+    """Write the window-sized (photo scale) `patch` into `full` in place, only inside `mask`.
+
+    No copy of the full photo and no blending: for engines that already start from a copy.
+    """
+    write_window(full, patch, box, extract(mask, box))
+
+
+def write_window(full: np.ndarray, patch: np.ndarray, box: CropBox,
+                 window_mask: np.ndarray) -> None:
+    """Like write_inside, with the mask given in window coordinates (side x side)."""
+    h, w = full.shape[:2]
+    sx0, sy0 = max(box.x0, 0), max(box.y0, 0)
+    sx1, sy1 = min(box.x1, w), min(box.y1, h)
+    inner = (slice(sy0 - box.y0, sy1 - box.y0), slice(sx0 - box.x0, sx1 - box.x0))
+    region = window_mask[inner]
+    full[sy0:sy1, sx0:sx1][region] = patch[inner][region]
