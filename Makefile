@@ -6,11 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages Qt needs even offscreen, plus what a real window under Xvfb needs.
+# Debian packages Qt needs even offscreen, plus what a real window under Xvfb needs, plus the
+# DejaVu fonts the synthetic-data generator draws its logos with.
 QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 libx11-6 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
-	xvfb xauth fonts-dejavu-core
+	xvfb xauth fonts-dejavu-core fonts-dejavu-extra
 
 .PHONY: install run test lint bench screenshots clean system-deps
 

@@ -33,7 +33,9 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 REPORT = "report.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 MASK_SUFFIX = ".mask.png"
-FLUX_ONLY = ("model", "lora", "memory", "device")
+# Options only a model engine uses; the classical engine refuses them rather than ignore them.
+FLUX_ONLY = ("model", "lora", "memory", "device", "steps", "size", "candidates")
+DEFAULT_SIZE = 512
 
 # Sub-commands written elsewhere, reached with importlib rather than a static import:
 # inference/ must import and run without Qt (the import-linter contract forbids a static
@@ -139,9 +141,10 @@ def build_parser() -> Parser:
     eng.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0,
                      help="random seed (default 0)")
     eng.add_argument("--steps", type=_int_in(1, 1000), default=None,
-                     help="sampling steps (model engines; engine default if omitted)")
-    eng.add_argument("--size", type=_int_in(64, 2048), default=512,
-                     help="working crop side in pixels, a multiple of 16 (flux)")
+                     help="flux: sampling steps (engine default if omitted)")
+    eng.add_argument("--size", type=_int_in(64, 2048), default=None,
+                     help=f"flux: working crop side in pixels, a multiple of 16 "
+                     f"(default {DEFAULT_SIZE})")
     eng.add_argument("--model", help="flux: base model folder, single file or id")
     eng.add_argument("--lora", metavar="FILE[:SCALE]", help="flux: LoRA .safetensors")
     eng.add_argument("--memory", metavar="TIER",
@@ -151,8 +154,8 @@ def build_parser() -> Parser:
     masks = Parser(add_help=False)
     masks.add_argument("--grabcut", action="store_true",
                        help="refine --box with GrabCut instead of using the whole box")
-    masks.add_argument("--candidates", type=_int_in(1, 64), default=1,
-                       help="seeds tried; the lowest cycle error wins (model engines)")
+    masks.add_argument("--candidates", type=_int_in(1, 64), default=None,
+                       help="flux: seeds tried; the one the model rebuilds best wins")
 
     d = sub.add_parser("decompose", parents=[common, masks],
                        help="split IMAGE into object and logo layers",
@@ -245,14 +248,15 @@ def _engine_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"unknown engine {args.engine!r}; choose one of: "
                          f"{', '.join(engine_names())}")
     if args.engine != "flux":
-        given = [f"--{name}" for name in FLUX_ONLY if getattr(args, name) is not None]
+        given = [f"--{name}" for name in FLUX_ONLY if getattr(args, name, None) is not None]
         if given:
             verb = "applies" if len(given) == 1 else "apply"
             raise InputError(f"{', '.join(given)} {verb} only to --engine flux")
     lora, lora_scale = _parse_lora(args.lora) if args.lora else (None, 1.0)
-    if args.size % 16:
-        raise InputError(f"--size must be a multiple of 16, got {args.size}")
-    return dict(engine=args.engine, seed=args.seed, steps=args.steps, size=args.size,
+    size = DEFAULT_SIZE if args.size is None else args.size
+    if size % 16:
+        raise InputError(f"--size must be a multiple of 16, got {size}")
+    return dict(engine=args.engine, seed=args.seed, steps=args.steps, size=size,
                 model=args.model, lora=lora, lora_scale=lora_scale, memory=args.memory,
                 device=args.device)
 
@@ -274,6 +278,13 @@ def _check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
         if _within(p_real, out_real):
             raise InputError(f"--out {out} contains the input {p}; replacing it would delete it")
     check_output_dir(out, (*EXPORT_FILES, REPORT))
+
+
+def _reported_settings(settings: dict[str, Any], candidates: int) -> dict[str, Any]:
+    """The settings the engine used: the classical engine uses only the seed."""
+    if settings["engine"] != "flux":
+        return {"seed": settings["seed"]}
+    return {k: v for k, v in settings.items() if k != "engine"} | {"candidates": candidates}
 
 
 def _default_out(image: Path) -> Path:
@@ -321,8 +332,7 @@ def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
                   "mask": str(mask_path.resolve()) if mask_path else None,
                   "box": list(box) if box else None, "grabcut": bool(grabcut),
                   "mask_pixels": int(mask.sum())},
-        "settings": {k: v for k, v in settings.items() if k != "engine"}
-        | {"candidates": candidates},
+        "settings": _reported_settings(settings, candidates),
         "cycle_error": meta.pop("cycle_error", None),
         "cycle_psnr": meta.pop("cycle_psnr", None),  # null when the cycle is exact
         "timings": {"load_s": t_load, "decompose_s": t_decompose},
@@ -358,7 +368,7 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(image_path)
     report = _decompose_one(image_path, out, settings,
                             mask_path=Path(args.mask) if args.mask else None, box=box,
-                            grabcut=args.grabcut, candidates=args.candidates)
+                            grabcut=args.grabcut, candidates=args.candidates or 1)
     psnr = report["cycle_psnr"]
     psnr_text = "exact" if psnr is None or not math.isfinite(psnr) else f"{psnr:.1f} dB"
     print(f"{out}  (engine {report['engine']}, cycle {psnr_text}, "
@@ -454,14 +464,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
         imageio.check_writable_target(out_root / "x")
 
     results: list[dict[str, Any]] = []
-    used: set[str] = set()
+    used: set[Path] = set()
     for i, image in enumerate(images, 1):
-        name = image.stem + ".layers"
-        n = 2
-        while name in used:  # two photos with the same stem from different folders
-            name, n = f"{image.stem}-{n}.layers", n + 1
-        used.add(name)
-        out = out_root / name if out_root else _default_out(image)
+        # Two photos with one stem (a.jpg and a.png, or one name in two folders sent to one
+        # --out) must not write into the same folder.
+        folder = out_root if out_root is not None else image.parent
+        out, n = folder / (image.stem + ".layers"), 2
+        while out in used:
+            out, n = folder / f"{image.stem}-{n}.layers", n + 1
+        used.add(out)
         mask = None if box else image.with_name(image.stem + MASK_SUFFIX)
         if sys.stderr.isatty():
             sys.stderr.write(f"{PROG}: [{i}/{len(images)}] {image}\n")
@@ -473,7 +484,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 raise InputError(f"no mask for {image.name}: expected {mask.name} beside it "
                                  "(or give --box)")
             report = _decompose_one(image, out, settings, mask_path=mask, box=box,
-                                    grabcut=args.grabcut, candidates=args.candidates)
+                                    grabcut=args.grabcut, candidates=args.candidates or 1)
             item.update(ok=True, cycle_psnr=report["cycle_psnr"],
                         seconds=report["timings"]["decompose_s"])
         except (InputError, Cancelled) as e:

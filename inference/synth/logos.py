@@ -7,6 +7,7 @@ Shapes are drawn at 4x and reduced by area averaging, so edges are anti-aliased 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,7 +49,9 @@ def _font(name: str, px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.truetype(path, px)
     except OSError:
         # A machine without DejaVu still gets text: Pillow's built-in font (scalable from
-        # Pillow 10.1 on, a fixed bitmap font before).
+        # Pillow 10.1 on, a fixed bitmap font before). The seeded cases then differ from a
+        # machine with the fonts (the Makefile installs them), so say so.
+        warnings.warn(f"font {path} not found: using Pillow's default font", stacklevel=2)
         try:
             return ImageFont.load_default(size=px)
         except TypeError:

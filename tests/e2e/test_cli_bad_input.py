@@ -104,8 +104,12 @@ CASES = [
      "--steps"),
     ("steps not a number", "decompose {d}/photo.png --mask {d}/mask.png --steps x --out {out}",
      "--steps"),
-    ("size not multiple of 16", "decompose {d}/photo.png --mask {d}/mask.png --size 100 "
-     "--out {out}", "multiple of 16"),
+    ("size not multiple of 16", "decompose {d}/photo.png --mask {d}/mask.png --engine flux "
+     "--size 100 --out {out}", "multiple of 16"),
+    ("steps with classical", "decompose {d}/photo.png --mask {d}/mask.png --steps 8 "
+     "--out {out}", "--steps applies only to --engine flux"),
+    ("candidates with classical", "decompose {d}/photo.png --mask {d}/mask.png --candidates 3 "
+     "--out {out}", "--candidates applies only to --engine flux"),
     ("lora not safetensors", "decompose {d}/photo.png --mask {d}/mask.png --engine flux "
      "--lora {d}/fake.safetensors --out {out}", "not a .safetensors"),
     ("lora missing", "decompose {d}/photo.png --mask {d}/mask.png --engine flux "

@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -200,7 +201,6 @@ def test_awkward_valid_photos_work(tmp_path, capsys, kind):
 
 
 def test_compose_back_in_place_and_with_a_quad(scene, capsys):
-    pytest.importorskip("inference.engines.classical.compose")
     d, photo, mask = scene
     out = d / "layers"
     assert cli.main(["decompose", str(d / "photo.png"), "--mask", str(d / "photo.mask.png"),
@@ -209,14 +209,21 @@ def test_compose_back_in_place_and_with_a_quad(scene, capsys):
                    str(out / "logo.png"), "--out", str(d / "again.png")])
     assert rc == 0, capsys.readouterr().err
     again = np.asarray(Image.open(d / "again.png"))
-    assert again.shape == (H, W, 3)
-    assert _psnr(again, photo) > 25.0  # the logo is back where it was
+    # A logo in place is taken as printed: Logo over Object rebuilds the photo.
+    assert np.abs(again.astype(int) - photo).max() <= 1
+    quad = np.array([[10, 10], [60, 14], [58, 40], [12, 36]])
     rc = cli.main(["compose", "--object", str(out / "object.png"), "--logo",
-                   str(out / "logo_asset.png"), "--quad", "10,10,60,14,58,40,12,36",
-                   "--out", str(d / "moved.jpg")])
+                   str(out / "logo_asset.png"), "--quad", ",".join(map(str, quad.ravel())),
+                   "--out", str(d / "moved.png")])
     assert rc == 0, capsys.readouterr().err
-    moved = np.asarray(Image.open(d / "moved.jpg"))
-    assert moved.shape == (H, W, 3)
+    moved = np.asarray(Image.open(d / "moved.png")).astype(int)
+    obj = np.asarray(Image.open(out / "object.png")).astype(int)
+    inside = np.zeros((H, W), np.uint8)
+    cv2.fillConvexPoly(inside, quad.astype(np.int32), 1)
+    assert np.abs(moved - obj)[inside.astype(bool)].mean() > 20  # the logo landed there
+    far = np.ones((H, W), bool)
+    far[:50, :70] = False
+    assert np.array_equal(moved[far], obj[far])                  # and nowhere else
     assert not _leftovers(d)
 
 
@@ -271,3 +278,16 @@ def test_batch_from_a_list_with_a_box(tmp_path, capsys):
     assert rc == 0
     assert sorted(os.listdir(tmp_path / "all")) == ["batch-summary.json", "shot-2.layers",
                                                     "shot.layers"]
+
+
+def test_batch_keeps_photos_with_one_stem_apart_beside_them(tmp_path, capsys):
+    photo, _mask, _logo = _scene()
+    Image.fromarray(photo).save(tmp_path / "shot.jpg", quality=95)
+    Image.fromarray(photo).save(tmp_path / "shot.png")
+    rc = cli.main(["batch", str(tmp_path / "shot.jpg"), str(tmp_path / "shot.png"),
+                   "--box", "36,32,94,66"])
+    assert rc == 0, capsys.readouterr()
+    assert (tmp_path / "shot.layers").is_dir() and (tmp_path / "shot-2.layers").is_dir()
+    reports = [json.loads((tmp_path / d / "report.json").read_text())["input"]["image"]
+               for d in ("shot.layers", "shot-2.layers")]
+    assert sorted(Path(r).name for r in reports) == ["shot.jpg", "shot.png"]
