@@ -230,3 +230,29 @@ def test_large_crop_is_matted_at_a_bounded_size(monkeypatch):
     ours = psnr_inside(small.object, case.object, case.mask)
     assert ours >= psnr_inside(full.object, case.object, case.mask) - 4.0
     assert ours >= psnr_inside(telea(case), case.object, case.mask)
+
+
+def flat_surface_with_mark(colour: tuple[float, float, float],
+                           opacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """A plain grey surface (slight noise) with a filled round mark of one colour:
+    (float image, mask around the mark). Plain, so its texture cannot tell the opacity."""
+    rng = np.random.default_rng(3)
+    img = np.full((160, 160, 3), 0.5, np.float32) + rng.normal(0, 0.003, (160, 160, 3))
+    cover = np.zeros((160, 160), np.float32)
+    cv2.circle(cover, (80, 80), 30, 1.0, -1)
+    a = (cover * opacity)[..., None]
+    img = (a * np.array(colour, np.float32) + (1 - a) * img).astype(np.float32)
+    return img, dilate(cover > 0, 12)
+
+
+def test_faint_coloured_mark_on_a_plain_surface_is_called_semi_transparent():
+    from inference.engines.classical.matting import OPAQUE, estimate_matte
+
+    # A coloured watermark at 40 %: it departs from the surface by a fraction of what a
+    # print could; its opacity lies between the gamut bound (0.16) and 1.
+    faint = estimate_matte(*flat_surface_with_mark((0.7, 0.5, 0.3), 0.4))
+    assert 0.16 <= faint.opacity < OPAQUE, faint.opacity
+    assert abs(faint.opacity - 0.4) < abs(1.0 - 0.4)      # nearer the truth than "opaque"
+    # A contrasting coloured print on the same surface stays opaque.
+    print_ = estimate_matte(*flat_surface_with_mark((0.9, 0.2, 0.1), 1.0))
+    assert print_.opacity == 1.0

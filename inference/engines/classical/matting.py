@@ -38,6 +38,10 @@ MIN_DEEP = 100
 OPACITY_SLACK = 0.2
 # A white or black mark on an untextured surface is called a watermark below this opacity.
 EXTREME_MAX_OPACITY = 0.7
+# A coloured mark whose gamut bound is below this departs from its surface by less than a
+# quarter of the way to the gamut's edge: too faint for a print made to be seen, so it is
+# taken for a watermark of unknown opacity (see estimate_opacity).
+FAINT_MARK = 0.25
 # Smallest smoothing scale of the surface fit, px.
 BACKGROUND_SIGMA = 4.0
 # The local texture size is capped at this multiple of the crop's median.
@@ -251,6 +255,10 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
         # (o_min is a lower bound of the opacity: far above 1 - ratio, the inner detail is
         # the mark's own, not the surface's.)
         opacity = max(1.0 - ratio, o_min)
+    elif not informative and o_min < FAINT_MARK:
+        # A faint coloured mark on a surface that cannot tell: its opacity lies somewhere in
+        # [o_min, 1]; the middle of that range bounds the alpha error by half of it.
+        opacity = 0.5 * (1.0 + o_min)
     else:
         opacity = 1.0
     opacity = float(np.clip(opacity, 0.05, 1.0))
