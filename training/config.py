@@ -39,7 +39,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 250     # optimizer steps between checkpoints (0 = only at the end)
     keep_checkpoints: int = 3       # newest checkpoints kept on disk (0 = keep all)
-    log_every: int = 10             # steps between log rows that also hold a validation loss
+    log_every: int = 10             # steps between log rows that also hold the fixed-set loss
     stream: float = 0.0             # fraction of samples drawn fresh from the generator
     augment: bool = True
     weight_decay: float = 0.0
@@ -50,7 +50,7 @@ class TrainConfig:
     gradient_checkpointing: bool = True
     mixed_precision: str = "auto"   # auto (bf16 on CUDA, fp32 elsewhere) | bf16 | fp32
     device: str | None = None       # cuda / mps / cpu; None = the best one here
-    val_samples: int = 4            # samples in the fixed validation set
+    fixed_set_samples: int = 4      # samples in the fixed set (training samples, not held out)
     init_lora: str | None = None    # start from this LoRA file (same rank) instead of fresh
 
     def validate(self) -> None:
@@ -69,7 +69,7 @@ class TrainConfig:
             raise InputError(f"alpha must be positive, got {self.alpha}")
         if not 0 < self.lr < 1:
             raise InputError(f"lr must be between 0 and 1, got {self.lr}")
-        for name in ("batch", "grad_accum", "log_every", "val_samples"):
+        for name in ("batch", "grad_accum", "log_every", "fixed_set_samples"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name.replace('_', '-')} must be at least 1")
         for name in ("cycle_start", "checkpoint_every", "keep_checkpoints"):

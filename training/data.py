@@ -1,8 +1,9 @@
 """Training data: sample folders and freshly generated samples, augmented, cut to the crop.
 
 A sample folder holds `composite.png, mask.png, object.png, logo.png` (the layout the core's
-generator writes). Every example is cut to the engine's working crop (inference/crop.py),
-resized to S x S, and turned into the same panels the flux engine builds at inference.
+generator writes). Every example is cut twice, as the flux engine cuts at inference, and
+resized to S x S: the decompose panels around the user's mask, the compose panels around the
+logo's support (alpha > 0).
 
 Augmentation touches all panels the same way, so composite = logo over object still holds:
 a horizontal flip, a random crop margin (the logo's scale in the panel), and a colour jitter
@@ -15,13 +16,14 @@ run sees exactly the data the uninterrupted run saw.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from inference.crop import extract, working_crop
+from inference.crop import CropBox, extract, working_crop
+from inference.engines.flux.engine import compose_crop
 from inference.errors import InputError
 from inference.triptych import logo_on_white
 
@@ -43,15 +45,25 @@ class Sample:
 
 
 @dataclass
-class Example:
-    """One sample cut to the working crop: S x S panels, as the engine builds them."""
+class Panels:
+    """A sample cut to one crop box, S x S: what one triptych is built from."""
 
     composite: np.ndarray   # SxSx3 uint8
     logo_panel: np.ndarray  # SxSx3 uint8, the logo on flat white
     object: np.ndarray      # SxSx3 uint8
-    mask: np.ndarray        # SxS bool, the user's mask (decompose fill region)
     alpha: np.ndarray       # SxS float32 in [0, 1], the logo's opacity
-    support: np.ndarray     # SxS bool, where the logo is (compose fill region, undilated)
+    box: CropBox            # the window in (possibly flipped) photo coordinates
+
+
+@dataclass
+class Example:
+    """One sample as the engine cuts it: decompose panels around the user's mask, compose
+    panels around the logo's support. Their boxes let the cycle term move panels between."""
+
+    decompose: Panels
+    mask: np.ndarray        # SxS bool, the user's mask in the decompose crop (its fill region)
+    compose: Panels
+    support: np.ndarray     # SxS bool, where the logo is in the compose crop (its fill region)
     name: str = ""
 
 
@@ -81,14 +93,27 @@ def read_sample(folder: str | Path) -> Sample:
     return Sample(composite, obj, logo, mask, name=str(folder))
 
 
+def data_root(root: str, what: str) -> Path:
+    """`root` as a Path; InputError when it is not a folder."""
+    path = Path(root)
+    if not path.is_dir():
+        raise InputError(f"{what} folder not found: {root}")
+    return path
+
+
+def folders_holding(root: Path, files: tuple[str, ...]) -> list[Path]:
+    """Every folder under `root` (itself included) that holds all of `files`, sorted (a
+    stable order)."""
+    first, *rest = files
+    return sorted({p.parent for p in root.rglob(first)
+                   if all((p.parent / f).is_file() for f in rest)})
+
+
 def find_sample_folders(roots: list[str]) -> list[Path]:
     """Every folder under `roots` that holds a composite.png, sorted (a stable order)."""
     found: list[Path] = []
     for root in roots:
-        path = Path(root)
-        if not path.is_dir():
-            raise InputError(f"data folder not found: {root}")
-        folders = sorted({p.parent for p in path.rglob("composite.png")})
+        folders = folders_holding(data_root(root, "data"), ("composite.png",))
         if not folders:
             raise InputError(f"no samples (composite.png, mask.png, object.png, logo.png) "
                              f"under {root}")
@@ -126,26 +151,36 @@ def make_example(sample: Sample, size: int, rng: np.random.Generator | None = No
     # The logo panel is flattened at full size, then cut like the other panels: flattening
     # over white is linear, so this equals flattening the resized straight-alpha logo.
     panel_full = logo_on_white(logo)
+
+    def cut(box: CropBox) -> Panels:
+        return Panels(composite=extract(composite, box, size),
+                      logo_panel=extract(panel_full, box, size),
+                      object=extract(obj, box, size),
+                      alpha=extract(logo[..., 3], box, size).astype(np.float32) / 255.0,
+                      box=box)
+
     box = working_crop(mask, margin=margin)
+    # the flux engine's compose crop; a sample without any logo falls back to the mask's
+    compose_box = compose_crop(logo, margin) if (logo[..., 3] > 0).any() else box
     ex = Example(
-        composite=extract(composite, box, size),
-        logo_panel=extract(panel_full, box, size),
-        object=extract(obj, box, size),
+        decompose=cut(box),
         mask=extract(mask, box, size),
-        alpha=extract(logo[..., 3], box, size).astype(np.float32) / 255.0,
+        compose=cut(compose_box),
         # as the flux engine's compose: alpha > 0 at photo scale, cut and resized as a mask
-        support=extract(logo[..., 3] > 0, box, size),
+        support=extract(logo[..., 3] > 0, compose_box, size),
         name=sample.name,
     )
-    if not ex.mask.any():  # a tiny mask can vanish when shrunk; keep the centre pixel
-        ex.mask[size // 2, size // 2] = True
+    for region in (ex.mask, ex.support):
+        if not region.any():  # a tiny region can vanish when shrunk; keep the centre pixel
+            region[size // 2, size // 2] = True
     if rng is not None:
         ex = _jitter_colour(ex, rng)
     return ex
 
 
 def _jitter_colour(ex: Example, rng: np.random.Generator) -> Example:
-    """One affine map per channel (gain g, offset o) on composite, object and logo colour.
+    """One affine map per channel (gain g, offset o) on composite, object and logo colour,
+    the same on both crops.
 
     The logo panel is a*L + 255*(1-a); its logo colour becomes g*L + o while the white stays
     white: panel' = g*(panel - 255*(1-a)) + o*a + 255*(1-a).
@@ -156,18 +191,14 @@ def _jitter_colour(ex: Example, rng: np.random.Generator) -> Example:
     def apply(img: np.ndarray) -> np.ndarray:
         return img.astype(np.float32) * gain + offset
 
-    a = ex.alpha[..., None]
-    white_part = 255.0 * (1.0 - a)
-    panel = (ex.logo_panel.astype(np.float32) - white_part) * gain + offset * a + white_part
-    return Example(
-        composite=_to_u8(apply(ex.composite)),
-        logo_panel=_to_u8(panel),
-        object=_to_u8(apply(ex.object)),
-        mask=ex.mask,
-        alpha=ex.alpha,
-        support=ex.support,
-        name=ex.name,
-    )
+    def jitter(p: Panels) -> Panels:
+        a = p.alpha[..., None]
+        white_part = 255.0 * (1.0 - a)
+        panel = (p.logo_panel.astype(np.float32) - white_part) * gain + offset * a + white_part
+        return Panels(composite=_to_u8(apply(p.composite)), logo_panel=_to_u8(panel),
+                      object=_to_u8(apply(p.object)), alpha=p.alpha, box=p.box)
+
+    return replace(ex, decompose=jitter(ex.decompose), compose=jitter(ex.compose))
 
 
 def _to_u8(img: np.ndarray) -> np.ndarray:
@@ -231,10 +262,10 @@ class DataSource:
             examples.append(make_example(sample, self.size, rng if self.augment else None))
         return examples
 
-    def validation(self, count: int) -> list[Example]:
-        """A fixed, unaugmented set for the fixed-set loss logged as val_loss: the first folder
-        samples (so not held out), or generator samples with fixed seeds when training only on
-        streamed data."""
+    def fixed_set(self, count: int) -> list[Example]:
+        """A fixed, unaugmented set for the logged fixed_set_loss: the first folder samples
+        (training samples, so not held out), or generator samples with fixed seeds when
+        training only on streamed data."""
         if self.folders:
             picks = [self.sample(i) for i in range(min(count, len(self.folders)))]
         else:

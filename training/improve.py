@@ -2,10 +2,11 @@
 
 Each round:
   1. decompose every unlabeled composite (photo + mask) with the current LoRA through the flux
-     engine (inference.decompose, engine "flux"), with several seeds; the seed whose layers the
-     model itself rebuilds best (the engine's model_cycle_error) is the candidate;
-  2. recompose the candidate's layers through the engine (inference.compose) to measure the
-     cycle error;
+     engine (inference.decompose, engine "flux"), with several seeds; the seed with the lowest
+     candidate_score (the engine's own ranking: its rebuild error with a LoRA, the fill error
+     on known surface zero-shot) is the candidate;
+  2. compose the candidate's layers back through the engine (inference.compose): the cycle
+     error is that recomposition against the input, inside the mask;
   3. score it with every filter; a candidate is kept when it passes all of them;
   4. the kept ones become training samples (composite, mask, object, logo) beside the given
      data, and the LoRA is trained further on them (starting from the current LoRA);
@@ -21,10 +22,8 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import io
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,9 +34,10 @@ import numpy as np
 
 from inference.contract import ComposeRequest, DecomposeRequest, Layers
 from inference.errors import InputError
+from inference.imageio import atomic_write_bytes
 from inference.synth import Triplet, write_triplet
 from training.config import TrainConfig
-from training.data import stream_size
+from training.data import data_root, folders_holding, stream_size
 
 MASK_SUFFIX = ".mask.png"    # IMAGE.png + IMAGE.mask.png, as `layerlift batch` reads them
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -70,9 +70,8 @@ def _inside(diff: np.ndarray, mask: np.ndarray) -> float:
 
 
 class CycleError:
-    """Mean |compose(decompose(I)) - I| inside the mask, in [0, 1] (the model's own cycle).
-
-    Without a recomposition (no compose run), the engine's rebuild error of its own panels."""
+    """Mean |compose(decompose(I)) - I| inside the mask, in [0, 1]: the layers composed back
+    through the model against the input. Needs the recomposition (no --no-recompose)."""
 
     name = "cycle_error"
 
@@ -81,7 +80,8 @@ class CycleError:
 
     def score(self, c: Candidate) -> float:
         if c.recomposed is None:
-            return float(c.layers.meta.get("model_cycle_error", c.layers.meta["cycle_error"]))
+            raise InputError("the cycle_error filter needs the layers composed back "
+                             "(drop --no-recompose)")
         diff = np.abs(c.recomposed.astype(np.float32) - c.image).mean(axis=2) / 255.0
         return _inside(diff, c.mask)
 
@@ -172,8 +172,10 @@ class SeedAgreement:
         return float(np.mean([_inside(d, c.mask) for d in diffs]))
 
 
-def default_filters() -> list[CandidateFilter]:
-    return [CycleError(), AlphaSanity(), OutsideChange(), LogoResidue(), SeedAgreement()]
+def default_filters(recompose: bool = True) -> list[CandidateFilter]:
+    """The built-in filters; without a recomposition there is no cycle to measure."""
+    cycle: list[CandidateFilter] = [CycleError()] if recompose else []
+    return cycle + [AlphaSanity(), OutsideChange(), LogoResidue(), SeedAgreement()]
 
 
 def load_filter(spec: str) -> CandidateFilter:
@@ -205,11 +207,8 @@ def find_unlabeled(roots: list[str]) -> list[Path]:
     """Sample folders (composite.png + mask.png) and IMAGE + IMAGE.mask.png pairs."""
     items: list[Path] = []
     for root in roots:
-        path = Path(root)
-        if not path.is_dir():
-            raise InputError(f"unlabeled folder not found: {root}")
-        found = sorted({p.parent for p in path.rglob("composite.png")
-                        if (p.parent / "mask.png").is_file()})
+        path = data_root(root, "unlabeled")
+        found = folders_holding(path, ("composite.png", "mask.png"))
         found += sorted(p for p in path.rglob("*")
                         if p.suffix.lower() in IMAGE_SUFFIXES
                         and not p.name.lower().endswith(MASK_SUFFIX)
@@ -299,7 +298,7 @@ class RoundLog:
     lora_out: str | None
     passed: dict[str, int]
     mean_scores: dict[str, float]
-    val_loss: float | None
+    fixed_set_loss: float | None
 
 
 def improve(settings: ImproveSettings, config: TrainConfig, pipe_factory=None,
@@ -327,7 +326,10 @@ def improve(settings: ImproveSettings, config: TrainConfig, pipe_factory=None,
     pool = [read_unlabeled(p) for p in paths]
     pool += generated_unlabeled(settings.generate, config.seed + 500_000,
                                 stream_size(config.resolution)) if settings.generate else []
-    filters = default_filters() if filters is None else filters
+    filters = default_filters(settings.recompose) if filters is None else filters
+    if not settings.recompose and any(isinstance(f, CycleError) for f in filters):
+        raise InputError("the cycle_error filter needs the layers composed back, which "
+                         "--no-recompose skips")
     run_decompose, run_compose = decomposer or engine_decomposer(config, settings.sample_steps)
     work.mkdir(parents=True, exist_ok=True)
     accepted_dir = work / "accepted"
@@ -364,7 +366,8 @@ def improve(settings: ImproveSettings, config: TrainConfig, pipe_factory=None,
                                    cycle_start=0 if current else config.cycle_start)
             pipe = pipe_factory() if pipe_factory else None
             result = train(round_config, pipe=pipe)
-            current, lora_out, val = str(round_lora), str(round_lora), result.last_val_loss
+            current, lora_out = str(round_lora), str(round_lora)
+            val = result.last_fixed_set_loss
         log = RoundLog(
             round=r, candidates=len(pool), kept=kept,
             selection_rate=kept / len(pool) if pool else 0.0,
@@ -373,7 +376,7 @@ def improve(settings: ImproveSettings, config: TrainConfig, pipe_factory=None,
                     for f in filters},
             mean_scores={f.name: float(np.mean([row[f.name] for row in scores_rows]))
                          for f in filters},
-            val_loss=val)
+            fixed_set_loss=val)
         logs.append(log)
         write_improve_log(work, logs)
         if on_round is not None:
@@ -381,16 +384,16 @@ def improve(settings: ImproveSettings, config: TrainConfig, pipe_factory=None,
     if current is None:
         raise InputError("no round had training data (nothing kept and no --data), so no "
                          "LoRA was trained")
-    copy_atomic(Path(current), out)
+    atomic_write_bytes(out, Path(current).read_bytes())
     return logs
 
 
 def make_candidate(item: Unlabeled, run_decompose: Decomposer, run_compose: Composer,
                    lora: str | None, settings: ImproveSettings, seed: int) -> Candidate:
-    """Decompose with every seed; the one the engine itself rebuilds best is the candidate."""
+    """Decompose with every seed; the one with the lowest candidate_score (the engine's own
+    ranking) is the candidate, composed back when settings.recompose."""
     runs = [run_decompose(item.image, item.mask, seed + k, lora) for k in range(settings.seeds)]
-    runs.sort(key=lambda layers: float(layers.meta.get("model_cycle_error",
-                                                       layers.meta.get("cycle_error", 0.0))))
+    runs.sort(key=lambda layers: float(layers.meta["candidate_score"]))
     best, others = runs[0], runs[1:]
     recomposed = None
     if settings.recompose:
@@ -404,34 +407,27 @@ def write_sample(folder: Path, c: Candidate) -> None:
                           mask=c.mask, meta={"source": c.name}), folder)
 
 
-def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """The rows as CSV (header from the first row's keys); empty for no rows."""
     if not rows:
-        path.write_text("")
-        return
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+        return b""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write the rows as a CSV file atomically (the old file stays whole if this fails)."""
+    atomic_write_bytes(path, csv_bytes(rows))
 
 
 def write_improve_log(work: Path, logs: list[RoundLog]) -> None:
     rows = [vars(log) for log in logs]
-    tmp = work / ".improve_log.json.tmp"
-    tmp.write_text(json.dumps(rows, indent=1))
-    os.replace(tmp, work / "improve_log.json")
+    atomic_write_bytes(work / "improve_log.json", json.dumps(rows, indent=1).encode())
     flat = [{k: v for k, v in row.items() if not isinstance(v, dict)} for row in rows]
     write_rows(work / "improve_log.csv", flat)
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".tmp-", suffix=".safetensors")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- CLI ----------------------------------------------------------------------------------
@@ -454,7 +450,7 @@ def improve_parser(parser_class, add_training_flags) -> argparse.ArgumentParser:
     a("--seeds", type=int, default=2, help="seeds per composite (for agreement)")
     a("--sample-steps", type=int, default=28, help="sampling steps per generation")
     a("--no-recompose", dest="recompose", action="store_false",
-      help="skip composing back (the cycle score then uses the engine's own rebuild error)")
+      help="skip composing back (faster; drops the cycle_error filter)")
     a("--filter", action="append", default=[], metavar="MODULE:CLASS",
       help="an extra filter class (name, threshold, score(candidate)); repeatable")
     a("--threshold", action="append", default=[], metavar="NAME=VALUE",
@@ -469,7 +465,7 @@ def run_from_args(args: argparse.Namespace, config: TrainConfig) -> int:
         steps_per_round=args.steps_per_round, seeds=args.seeds,
         sample_steps=args.sample_steps, recompose=args.recompose, lora=args.lora,
         work_dir=args.work_dir)
-    filters = default_filters() + [load_filter(spec) for spec in args.filter]
+    filters = default_filters(args.recompose) + [load_filter(spec) for spec in args.filter]
     by_name = {f.name: f for f in filters}
     for item in args.threshold:
         name, _, value = item.partition("=")
@@ -487,7 +483,8 @@ def run_from_args(args: argparse.Namespace, config: TrainConfig) -> int:
     def show(log: RoundLog) -> None:
         print(f"round {log.round}: kept {log.kept}/{log.candidates} "
               f"({100 * log.selection_rate:.0f} %)"
-              + (f", val loss {log.val_loss:.4f}" if log.val_loss is not None else ""),
+              + (f", fixed-set loss {log.fixed_set_loss:.4f}"
+                 if log.fixed_set_loss is not None else ""),
               flush=True)
 
     improve(settings, config, filters=filters, on_round=show)

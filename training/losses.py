@@ -13,7 +13,10 @@ The cycle term (both directions, in the packed latent space of the panels):
      the logo and object panels of the compose triptych's masked-image latents (its condition);
      compose -> decompose: the composite panel of the compose estimate (I*) replaces the
      composite panel of the decompose triptych's condition. The fill-mask channels and the
-     panels the model must generate are left as they are.
+     panels the model must generate are left as they are. The two triptychs are cut as the
+     engine cuts them (decompose around the user's mask, compose around the logo's support),
+     so a swapped panel is first resampled from its crop onto the other's (bilinear,
+     differentiable); where the other crop reaches past it, the real panel stays.
   3. the transformer runs again on the same noisy latents x_t and sigma with the cycled
      condition, giving v_cyc. The cycle loss pulls it onto the prediction from the real
      condition, which is held fixed (stop-gradient) so the two cannot agree by ignoring
@@ -28,11 +31,12 @@ The cycle term (both directions, in the packed latent space of the panels):
   L = L_flow + w * L_cycle   (w = --cycle-weight from step --cycle-start on; 0 before)
 
 Two ways to build the cycled condition (--cycle-space):
-  latent (default): swap the panels in packed latent space. Panels are whole token columns
-      (S is a multiple of 16), so the swap is exact in layout; skipped are the VAE round trip
-      and its small cross-panel receptive field at the seams, and the masked copies of the
-      swapped panel (the object panel's known pixels, the composite outside the logo) stay
-      the real ones. Cheap: no VAE work with gradients.
+  latent (default): swap the panels in latent space. Panels are whole token columns
+      (S is a multiple of 16); each is unpacked to its latent grid, resampled onto the other
+      crop and packed again (an approximation: latents are only roughly local); skipped are
+      the VAE round trip and its small cross-panel receptive field at the seams, and the
+      masked copies of the swapped panel (the object panel's known pixels, the composite
+      outside the logo) stay the real ones. Cheap: no VAE work with gradients.
   pixel: what inference does when it composes back the layers it decomposed: decode the
       estimate with the VAE, build the other direction's triptych in pixels
       (decompose: [I* | white | I*], compose: [A' | B' | B']), mask it with the real fill
@@ -45,6 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from training.model import FillModel, Inputs
 
@@ -68,19 +73,48 @@ def panels(tokens: torch.Tensor, inputs: Inputs) -> torch.Tensor:
     return tokens.view(b, inputs.rows, 3, inputs.panel_cols, d)
 
 
+def resample(images: torch.Tensor, maps: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) panels cut to one crop, resampled onto another crop's grid (`maps` from
+    crop_maps); where the target crop reaches past the source crop, `fallback` (same shape)."""
+    grid = F.affine_grid(maps.to(images.dtype), list(fallback.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="border",
+                          align_corners=False)
+    inside = (grid.abs() <= 1).all(dim=-1).unsqueeze(1)
+    return torch.where(inside, moved, fallback.to(moved.dtype))
+
+
+def move_panels(tokens: torch.Tensor, maps: torch.Tensor, fallback: torch.Tensor
+                ) -> torch.Tensor:
+    """Packed panel tokens (B, rows, k, cols, 4C) resampled onto the other crop: unpacked to
+    the latent grid (the inverse of FluxFillPipeline._pack_latents), moved, packed again."""
+    b, rows, k, cols, d = tokens.shape
+    c = d // 4
+
+    def unpack(t: torch.Tensor) -> torch.Tensor:
+        t = t.permute(0, 2, 1, 3, 4).reshape(b * k, rows, cols, c, 2, 2)
+        return t.permute(0, 3, 1, 4, 2, 5).reshape(b * k, c, 2 * rows, 2 * cols)
+
+    moved = resample(unpack(tokens), maps.repeat_interleave(k, dim=0), unpack(fallback))
+    packed = moved.view(b * k, c, rows, 2, cols, 2).permute(0, 2, 4, 1, 3, 5)
+    return packed.reshape(b, k, rows, cols, d).permute(0, 2, 1, 3, 4)
+
+
 def cycled_condition(cond: torch.Tensor, estimate: torch.Tensor,
                      inputs: Inputs) -> torch.Tensor:
     """The condition with panels swapped in from the other direction's one-step estimate.
 
     Items [0, B) are decompose, [B, 2B) compose. Decompose item i gets compose item i's
     generated composite (panel 2) as its composite (panel 0); compose item i gets decompose
-    item i's logo and object (panels 1, 2) as its logo and object (panels 0, 1).
+    item i's logo and object (panels 1, 2) as its logo and object (panels 0, 1). Each is
+    moved onto the receiving item's crop first.
     """
     half, dim = inputs.half, inputs.latent_dim
     est = panels(estimate, inputs)
-    latent = panels(cond[..., :dim], inputs)
-    dec_latent = torch.cat([est[half:, :, 2:3], latent[:half, :, 1:3]], dim=2)
-    comp_latent = torch.cat([est[:half, :, 1:3], latent[half:, :, 2:3]], dim=2)
+    latent = panels(cond[..., :dim], inputs).to(est.dtype)
+    composite_star = move_panels(est[half:, :, 2:3], inputs.to_decompose, latent[:half, :, 0:1])
+    layers = move_panels(est[:half, :, 1:3], inputs.to_compose, latent[half:, :, 0:2])
+    dec_latent = torch.cat([composite_star, latent[:half, :, 1:3]], dim=2)
+    comp_latent = torch.cat([layers, latent[half:, :, 2:3]], dim=2)
     new_latent = torch.cat([dec_latent, comp_latent], dim=0).reshape(cond.shape[0], -1, dim)
     return torch.cat([new_latent.to(cond.dtype), cond[..., dim:]], dim=-1)
 
@@ -92,9 +126,12 @@ def cycled_condition_pixels(model: FillModel, estimate: torch.Tensor, inputs: In
     images = model.decode(estimate, inputs)
     s = images.shape[-2]
     dec_est, comp_est = images[:half], images[half:]
-    composite_star = comp_est[..., 2 * s:]
+    # each panel moved onto the receiving crop; past the source crop, that item's own
+    # estimate of its (known) input panel
+    composite_star = resample(comp_est[..., 2 * s:], inputs.to_decompose, dec_est[..., :s])
     white = torch.ones_like(composite_star)
-    logo, obj = dec_est[..., s:2 * s], dec_est[..., 2 * s:]
+    logo = resample(dec_est[..., s:2 * s], inputs.to_compose, comp_est[..., :s])
+    obj = resample(dec_est[..., 2 * s:], inputs.to_compose, comp_est[..., s:2 * s])
     decompose_again = torch.cat([composite_star, white, composite_star], dim=-1)
     compose_again = torch.cat([logo, obj, obj], dim=-1)
     return model.condition(torch.cat([decompose_again, compose_again]), inputs, generator)
@@ -133,9 +170,10 @@ def training_loss(model: FillModel, inputs: Inputs, generator: torch.Generator,
 
 
 @torch.no_grad()
-def validation_loss(model: FillModel, inputs: Inputs, seed: int,
-                    sigmas: tuple[float, ...] = (0.25, 0.5, 0.75)) -> float:
-    """Flow loss on fixed inputs, noise and sigmas: comparable across steps and runs."""
+def fixed_set_flow_loss(model: FillModel, inputs: Inputs, seed: int,
+                        sigmas: tuple[float, ...] = (0.25, 0.5, 0.75)) -> float:
+    """Flow loss on fixed inputs, noise and sigmas: comparable across steps and runs.
+    The fixed set is made of training samples, so this is not a held-out loss."""
     generator = torch.Generator().manual_seed(seed)
     x0 = inputs.x0.float()
     losses = []

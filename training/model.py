@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inference.errors import EngineUnavailable, InputError
+from inference.crop import CropBox
+from inference.errors import EngineUnavailable
 from inference.triptych import (
     COMPOSE_PROMPT,
     DECOMPOSE_PROMPT,
@@ -30,24 +31,6 @@ LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0",
                 "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
 ADAPTER = "layerlift"
 DECOMPOSE, COMPOSE = 0, 1
-
-
-def pick_device(name: str | None) -> torch.device:
-    if name:
-        try:
-            device = torch.device(name)
-        except RuntimeError:
-            raise InputError(f"unknown device {name!r} (cuda, mps or cpu)") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError("--device cuda, but torch sees no CUDA GPU here")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise InputError("--device mps, but MPS is not available here")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def load_for_training(model: str, device: torch.device, dtype: torch.dtype):
@@ -135,6 +118,19 @@ def load_lora_state(transformer, state: dict[str, torch.Tensor]) -> None:
         raise ValueError(f"checkpoint LoRA keys do not fit this model: {unexpected[:3]}")
 
 
+def crop_maps(sources: list[CropBox], targets: list[CropBox]) -> torch.Tensor:
+    """(B, 2, 3) affine maps (F.affine_grid, align_corners=False) taking a panel cut to
+    sources[i] onto the grid of one cut to targets[i]: target normalized coordinate g maps to
+    source coordinate g * t.side / s.side + (2 (t.x0 - s.x0) + t.side) / s.side - 1."""
+    maps = []
+    for src, dst in zip(sources, targets, strict=True):
+        scale = dst.side / src.side
+        bx = (2 * (dst.x0 - src.x0) + dst.side) / src.side - 1
+        by = (2 * (dst.y0 - src.y0) + dst.side) / src.side - 1
+        maps.append([[scale, 0.0, bx], [0.0, scale, by]])
+    return torch.tensor(maps, dtype=torch.float32)
+
+
 @dataclass
 class Inputs:
     """One batch, both directions stacked: items [decompose 0..B-1, compose 0..B-1]."""
@@ -149,6 +145,10 @@ class Inputs:
     panel_cols: int           # token columns per panel (S / 16)
     latent_dim: int           # 4C: the masked-image part of `cond`
     fill: torch.Tensor        # (2B, 1, S, 3S) the processed fill masks (1 = generate)
+    # (B, 2, 3) affine maps for grid_sample: a panel of the decompose crop resampled onto the
+    # compose crop's grid, and back (the two crops differ; see crop_maps)
+    to_compose: torch.Tensor
+    to_decompose: torch.Tensor
 
     @property
     def half(self) -> int:
@@ -189,15 +189,17 @@ class FillModel:
         # What inference sees (the engine's triptychs) and what it should produce.
         shown, targets, fills = [], [], []
         for ex in examples:
-            image, fill = decompose_triptych(ex.composite, ex.mask)
+            d = ex.decompose
+            image, fill = decompose_triptych(d.composite, ex.mask)
             shown.append(image)
             fills.append(fill)
-            targets.append(np.concatenate([ex.composite, ex.logo_panel, ex.object], axis=1))
+            targets.append(np.concatenate([d.composite, d.logo_panel, d.object], axis=1))
         for ex in examples:
-            image, fill = compose_triptych(ex.logo_panel, ex.object, ex.support)
+            c = ex.compose
+            image, fill = compose_triptych(c.logo_panel, c.object, ex.support)
             shown.append(image)
             fills.append(fill)
-            targets.append(np.concatenate([ex.logo_panel, ex.object, ex.composite], axis=1))
+            targets.append(np.concatenate([c.logo_panel, c.object, c.composite], axis=1))
         height, width = shown[0].shape[:2]
         count = len(shown)
         dtype = self.param_dtype
@@ -220,9 +222,14 @@ class FillModel:
         prompt = torch.cat([self.prompts[t][0] for t in tasks])
         pooled = torch.cat([self.prompts[t][1] for t in tasks])
         text_ids = torch.zeros(prompt.shape[1], 3, device=self.device, dtype=dtype)
+        to_compose = crop_maps([ex.decompose.box for ex in examples],
+                               [ex.compose.box for ex in examples]).to(self.device)
+        to_decompose = crop_maps([ex.compose.box for ex in examples],
+                                 [ex.decompose.box for ex in examples]).to(self.device)
         return Inputs(x0=x0, cond=cond, img_ids=ids, prompt=prompt, pooled=pooled,
                       text_ids=text_ids, rows=h // 2, panel_cols=w // 6,
-                      latent_dim=masked_tokens.shape[-1], fill=mask)
+                      latent_dim=masked_tokens.shape[-1], fill=mask,
+                      to_compose=to_compose, to_decompose=to_decompose)
 
     def decode(self, tokens: torch.Tensor, inputs: Inputs) -> torch.Tensor:
         """Packed latents -> images in [-1, 1] (2B, 3, S, 3S), as the pipeline decodes them.

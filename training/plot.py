@@ -1,6 +1,7 @@
 """The loss plot (PNG), drawn with Pillow so training needs no plotting library.
 
-Top panel: training loss (raw and smoothed) and validation loss; bottom panel: the cycle term
+Top panel: training loss (raw and smoothed) and the fixed-set loss (on training samples);
+bottom panel: the cycle term
 on its own scale (it is much smaller than the flow loss).
 """
 
@@ -8,14 +9,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 800, 450
 LEFT, RIGHT = 70, 20
 COLOURS = {"loss": (170, 185, 225), "loss (smoothed)": (30, 70, 190),
-           "val_loss": (210, 60, 40), "cycle": (40, 150, 80)}
+           "fixed_set_loss": (210, 60, 40), "cycle": (40, 150, 80)}
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> list[tuple[float, float]]:
@@ -69,10 +70,12 @@ def _panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int],
             draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=COLOURS[name])
 
 
-def plot_losses(rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Write the two-panel loss plot of the log rows to `path` (PNG)."""
+def plot_losses(rows: list[dict[str, Any]], path: str | Path | BinaryIO) -> None:
+    """Write the two-panel loss plot of the log rows to `path` (a file name or a binary
+    file object), as PNG."""
     loss = _series(rows, "loss")
-    top = {"loss": loss, "loss (smoothed)": _smooth(loss), "val_loss": _series(rows, "val_loss")}
+    top = {"loss": loss, "loss (smoothed)": _smooth(loss),
+           "fixed_set_loss": _series(rows, "fixed_set_loss")}
     bottom = {"cycle": [p for p in _series(rows, "cycle") if p[1] > 0]}
     steps = [x for pts in (*top.values(), *bottom.values()) for x, _ in pts] or [0.0]
     span = (min(steps), max(max(steps), min(steps) + 1))

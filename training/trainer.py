@@ -9,11 +9,10 @@ restored too) repeats the uninterrupted run's numbers exactly.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import random
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from inference.engines.flux import memory
 from inference.errors import InputError, LayerliftError
-from inference.imageio import atomic_dir
+from inference.imageio import atomic_dir, atomic_write_bytes
 from training.config import RESUMABLE_OVERRIDES, TrainConfig
 from training.data import DataSource, find_sample_folders
-from training.losses import training_loss, validation_loss
+from training.losses import fixed_set_flow_loss, training_loss
 from training.model import (
     ADAPTER,
     FillModel,
@@ -36,12 +36,11 @@ from training.model import (
     encode_task_prompts,
     load_for_training,
     load_lora_state,
-    pick_device,
 )
 from training.plot import plot_losses
 
 LOG_FIELDS = ("step", "loss", "flow_decompose", "flow_compose", "cycle", "cycle_weight",
-              "val_loss", "lr", "seconds")
+              "fixed_set_loss", "lr", "seconds")
 CHECKPOINT_PREFIX = "step-"
 CHECKPOINT_FILES = ("lora.safetensors", "optimizer.pt", "rng.pt", "state.json")
 
@@ -54,12 +53,12 @@ class TrainResult:
     checkpoints: list[Path] = field(default_factory=list)
 
     @property
-    def first_val_loss(self) -> float:
-        return next(r["val_loss"] for r in self.rows if r["val_loss"] != "")
+    def first_fixed_set_loss(self) -> float:
+        return next(r["fixed_set_loss"] for r in self.rows if r["fixed_set_loss"] != "")
 
     @property
-    def last_val_loss(self) -> float:
-        return [r["val_loss"] for r in self.rows if r["val_loss"] != ""][-1]
+    def last_fixed_set_loss(self) -> float:
+        return [r["fixed_set_loss"] for r in self.rows if r["fixed_set_loss"] != ""][-1]
 
 
 def run_dir_for(out: str | Path) -> Path:
@@ -98,7 +97,8 @@ def train(config: TrainConfig, pipe=None, resume: str | Path | None = None,
     folders = find_sample_folders(config.data) if config.data else []
     source = DataSource(folders, config.resolution, config.seed, config.stream, config.augment)
 
-    device = pick_device(config.device)
+    # the engine's device choice (checked, cuda > mps > cpu), so both agree
+    device = torch.device(memory.pick_device(config.device))
     use_bf16 = config.mixed_precision == "bf16" or (
         config.mixed_precision == "auto" and device.type == "cuda")
     if pipe is None:
@@ -126,14 +126,15 @@ def train(config: TrainConfig, pipe=None, resume: str | Path | None = None,
         rows = [r for r in state["rows"] if r["step"] <= state["step"]]
         start = state["step"]
 
-    val_examples = source.validation(config.val_samples)
-    val_inputs = model.inputs(val_examples, torch.Generator().manual_seed(
+    fixed_examples = source.fixed_set(config.fixed_set_samples)
+    fixed_inputs = model.inputs(fixed_examples, torch.Generator().manual_seed(
         step_seed(config.seed, 4)))
-    val_seed = step_seed(config.seed, 5)
+    fixed_seed = step_seed(config.seed, 5)
     result = TrainResult(lora_path=out, run_dir=run_dir, rows=rows)
     if start == 0:
         row = {k: "" for k in LOG_FIELDS}
-        row.update(step=0, val_loss=validation_loss(model, val_inputs, val_seed))
+        row.update(step=0,
+                   fixed_set_loss=fixed_set_flow_loss(model, fixed_inputs, fixed_seed))
         rows.append(row)
 
     for step in range(start, config.steps):
@@ -158,11 +159,11 @@ def train(config: TrainConfig, pipe=None, resume: str | Path | None = None,
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
-        row = {"step": done, **sums, "cycle_weight": weight, "val_loss": "",
+        row = {"step": done, **sums, "cycle_weight": weight, "fixed_set_loss": "",
                "lr": optimizer.param_groups[0]["lr"],
                "seconds": round(time.perf_counter() - began, 4)}
         if done % config.log_every == 0 or done == config.steps:
-            row["val_loss"] = validation_loss(model, val_inputs, val_seed)
+            row["fixed_set_loss"] = fixed_set_flow_loss(model, fixed_inputs, fixed_seed)
         rows.append(row)
         if on_step is not None:
             on_step(row)
@@ -306,23 +307,13 @@ def save_lora_file(transformer, lora_config, path: str | Path) -> None:
 
 def write_logs(run_dir: Path, config: TrainConfig, rows: list[dict[str, Any]]) -> None:
     """train_log.csv, train_log.json and loss.png in the run folder (each written atomically)."""
-    def atomic(name: str, write: Callable[[Path], None]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".tmp-", suffix=Path(name).suffix)
-        os.close(fd)
-        try:
-            write(Path(tmp))
-            os.replace(tmp, run_dir / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def write_csv(p: Path) -> None:
-        with open(p, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    atomic("train_log.csv", write_csv)
-    atomic("train_log.json", lambda p: p.write_text(json.dumps(
-        {"config": config.to_dict(), "rows": rows}, indent=1)))
-    atomic("loss.png", lambda p: plot_losses(rows, p))
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(run_dir / "train_log.csv", text.getvalue().encode())
+    atomic_write_bytes(run_dir / "train_log.json", json.dumps(
+        {"config": config.to_dict(), "rows": rows}, indent=1).encode())
+    png = io.BytesIO()
+    plot_losses(rows, png)
+    atomic_write_bytes(run_dir / "loss.png", png.getvalue())

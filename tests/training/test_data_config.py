@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.crop import extract, working_crop
+from inference.engines.flux import engine as flux_engine
 from inference.errors import InputError
 from training.cli import main
 from training.config import build_config, read_config_file
@@ -16,24 +18,40 @@ from training.data import DataSource, find_sample_folders, make_example, read_sa
 EXAMPLE = Path(__file__).resolve().parents[2] / "training" / "example_config.toml"
 
 
-def rebuilt_composite(ex) -> np.ndarray:
+def rebuilt_composite(p) -> np.ndarray:
     """logo over object from the panels: panel - 255(1-a) is a*L, so a*L + (1-a)*object."""
-    a = ex.alpha[..., None]
-    return ex.logo_panel.astype(np.float32) - 255 * (1 - a) + (1 - a) * ex.object
+    a = p.alpha[..., None]
+    return p.logo_panel.astype(np.float32) - 255 * (1 - a) + (1 - a) * p.object
 
 
 def test_examples_keep_composite_equal_logo_over_object(data_dir):
     sample = read_sample(data_dir / "s00")
     plain = make_example(sample, 64)
-    assert plain.composite.shape == plain.object.shape == plain.logo_panel.shape == (64, 64, 3)
+    for p in (plain.decompose, plain.compose):
+        assert p.composite.shape == p.object.shape == p.logo_panel.shape == (64, 64, 3)
     assert plain.mask.any() and plain.support.any()
     for seed in range(6):
         ex = make_example(sample, 64, np.random.default_rng(seed))
-        err = np.abs(rebuilt_composite(ex) - ex.composite)
-        assert np.median(err) <= 1.0 and err.mean() < 2.5, (seed, err.mean())
+        for p in (ex.decompose, ex.compose):
+            err = np.abs(rebuilt_composite(p) - p.composite)
+            assert np.median(err) <= 1.0 and err.mean() < 2.5, (seed, err.mean())
     # and augmentation does change things
-    augmented = [make_example(sample, 64, np.random.default_rng(s)).composite for s in range(4)]
-    assert any(np.abs(a.astype(int) - plain.composite).mean() > 3 for a in augmented)
+    augmented = [make_example(sample, 64, np.random.default_rng(s)).decompose.composite
+                 for s in range(4)]
+    assert any(np.abs(a.astype(int) - plain.decompose.composite).mean() > 3 for a in augmented)
+
+
+def test_compose_examples_are_cut_like_the_engine_cuts_compose(data_dir):
+    """Decompose panels around the user's mask, compose panels around the logo's support
+    (alpha > 0), each with the flux engine's own crop."""
+    sample = read_sample(data_dir / "s00")
+    ex = make_example(sample, 64)
+    assert ex.compose.box == flux_engine.compose_crop(sample.logo)
+    assert ex.decompose.box == working_crop(sample.mask)
+    assert ex.compose.box != ex.decompose.box     # the loose mask is larger than the logo
+    support = sample.logo[..., 3] > 0
+    assert np.array_equal(ex.support, extract(support, ex.compose.box, 64))
+    assert np.array_equal(ex.compose.object, extract(sample.object, ex.compose.box, 64))
 
 
 def test_data_order_is_a_function_of_seed_and_step(data_dir):
@@ -42,11 +60,12 @@ def test_data_order_is_a_function_of_seed_and_step(data_dir):
     source = DataSource(folders, 64, seed=3)
     first = source.batch(5, 0, 2, 1)
     again = DataSource(folders, 64, seed=3).batch(5, 0, 2, 1)
-    assert all(np.array_equal(a.composite, b.composite) for a, b in zip(first, again,
-                                                                        strict=True))
+    def same(x, y) -> bool:
+        return np.array_equal(x.decompose.composite, y.decompose.composite)
+
+    assert all(same(a, b) for a, b in zip(first, again, strict=True))
     other = source.batch(6, 0, 2, 1)
-    assert not all(np.array_equal(a.composite, b.composite) for a, b in zip(first, other,
-                                                                            strict=True))
+    assert not all(same(a, b) for a, b in zip(first, other, strict=True))
     # each epoch visits every sample once
     names = [source.folders[source.folder_index(p)] for p in range(4)]
     assert sorted(names) == folders
@@ -113,9 +132,10 @@ def test_streamed_samples_come_from_the_generator_deterministically(data_dir):
     source = DataSource([], 64, seed=1, stream=1.0)
     a = source.batch(2, 0, 2, 1)
     b = DataSource([], 64, seed=1, stream=1.0).batch(2, 0, 2, 1)
-    assert all(np.array_equal(x.composite, y.composite) for x, y in zip(a, b, strict=True))
-    assert not np.array_equal(a[0].composite, a[1].composite)
-    assert all(ex.mask.any() and ex.composite.shape == (64, 64, 3) for ex in a)
+    assert all(np.array_equal(x.decompose.composite, y.decompose.composite)
+               for x, y in zip(a, b, strict=True))
+    assert not np.array_equal(a[0].decompose.composite, a[1].decompose.composite)
+    assert all(ex.mask.any() and ex.decompose.composite.shape == (64, 64, 3) for ex in a)
     # mixed: about half of the picks are generated
     mixed = DataSource(find_sample_folders([str(data_dir)]), 64, seed=1, stream=0.5)
     names = [ex.name for step in range(20) for ex in mixed.batch(step, 0, 1, 1)]

@@ -4,21 +4,27 @@ end to end through the flux engine on a tiny random model (CPU)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from inference.contract import Layers
 from inference.engines.flux.lora import check_lora_file
+from inference.errors import InputError
 from training.cli import main
 from training.improve import (
     AlphaSanity,
     Candidate,
     CycleError,
+    ImproveSettings,
     LogoResidue,
     OutsideChange,
     SeedAgreement,
+    Unlabeled,
     default_filters,
+    make_candidate,
+    write_rows,
 )
 
 from .conftest import make_sample, write_sample
@@ -109,7 +115,7 @@ def test_improve_with_strict_filters_keeps_nothing(tmp_path, tiny_model_dir, cap
     argv = ["improve", "--model", str(tiny_model_dir), "--unlabeled", str(unlabeled),
             "--out", str(tmp_path / "x.safetensors"), "--rounds", "1", "--seeds", "1",
             "--sample-steps", "1", "--resolution", "64", "--no-recompose",
-            "--threshold", "cycle_error=0"]
+            "--threshold", "alpha_sanity=-1"]
     # nothing kept and no --data: no LoRA can be trained; a one-line error, exit 2
     assert main(argv) == 2
     # (loading progress bars may precede it on stderr; the error is one line, the last)
@@ -127,3 +133,46 @@ def test_alpha_sanity_rejects_speckle():
     whole = s["logo"].copy()
     whole[..., 3] = np.where(s["mask"], 255, 0)
     assert AlphaSanity().score(candidate(s, s["object"], whole)) == 1.0
+
+
+def test_seeds_are_ranked_by_candidate_score_and_the_cycle_is_the_recomposition():
+    s = make_sample(5)
+    from inference.layers import alpha_over
+
+    scores = {20: 0.5, 21: 0.1, 22: 0.3}      # the engine's ranking: seed 21 is best
+    composed = []
+
+    def run_decompose(image, mask, seed, lora):
+        obj = s["object"] if seed == 21 else s["composite"]
+        return Layers(obj, s["logo"], {"candidate_score": scores[seed], "seed": seed})
+
+    def run_compose(obj, logo, seed, lora):
+        composed.append(obj)
+        return alpha_over(logo, obj)
+
+    item = Unlabeled("u", s["composite"], s["mask"])
+    c = make_candidate(item, run_decompose, run_compose, None, ImproveSettings(seeds=3), seed=20)
+    assert c.layers.meta["seed"] == 21
+    assert [o.meta["seed"] for o in c.others] == [22, 20]
+    assert len(composed) == 1 and composed[0] is s["object"]
+    # the true layers compose back to the input: the cycle error is ~0
+    assert CycleError().score(c) < 0.01
+    # it is measured on the recomposition, not taken from the engine's candidate score
+    bad = Candidate("u", s["composite"], s["mask"], Layers(s["composite"], s["logo"],
+                    {"candidate_score": 0.0}), [], recomposed=s["object"])
+    expected = np.abs(s["object"].astype(float) - s["composite"]).mean(axis=2)[s["mask"]].mean()
+    assert CycleError().score(bad) == pytest.approx(expected / 255.0, abs=1e-6)
+    with pytest.raises(InputError, match="composed back"):
+        CycleError().score(replace(bad, recomposed=None))
+    assert "cycle_error" not in {f.name for f in default_filters(recompose=False)}
+
+
+def test_write_rows_leaves_the_old_file_whole_when_writing_fails(tmp_path):
+    path = tmp_path / "scores.csv"
+    write_rows(path, [{"name": "a", "kept": True}])
+    before = path.read_bytes()
+    # a row with a field the header lacks: csv raises while writing
+    with pytest.raises(ValueError):
+        write_rows(path, [{"name": "b", "kept": False}, {"name": "c", "other": 1}])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]   # no temp file left

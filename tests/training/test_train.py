@@ -23,7 +23,7 @@ from training.model import FillModel, add_lora, encode_task_prompts
 from training.trainer import train
 
 TINY = {"resolution": 64, "rank": 4, "batch": 1, "max_sequence_length": 64,
-        "gradient_checkpointing": False, "val_samples": 2}
+        "gradient_checkpointing": False, "fixed_set_samples": 2}
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_loss_falls_and_outputs_are_written(tmp_path, data_dir):
     cfg = config(data_dir, out, steps=50, lr=5e-3, cycle_start=25, cycle_weight=1.0,
                  checkpoint_every=20, log_every=10)
     result = train(cfg, pipe=build_tiny_fill_pipeline(seed=0))
-    first, last = result.first_val_loss, result.last_val_loss
+    first, last = result.first_fixed_set_loss, result.last_fixed_set_loss
     assert last < 0.9 * first, (first, last)
     rows = [r for r in result.rows if r["step"] > 0]
     assert len(rows) == 50
@@ -226,7 +226,7 @@ def test_written_lora_loads_in_the_flux_engine_and_changes_its_output(tmp_path, 
     out = tmp_path / "lora.safetensors"
     train(TrainConfig(model=str(tiny_model_dir), data=[str(data_dir)], out=str(out), steps=6,
                       lr=5e-3, cycle_start=0, resolution=64, rank=4,
-                      gradient_checkpointing=False, val_samples=1))
+                      gradient_checkpointing=False, fixed_set_samples=1))
     sample = make_sample(11)
 
     def run(scale: float):
@@ -270,3 +270,55 @@ def test_lora_grads_are_restored_after_an_adapter_switch():
     names = {n for n, p in pipe.transformer.named_parameters() if p.requires_grad}
     assert names == {n for n, _ in pipe.transformer.named_parameters() if "lora_" in n}
     assert len(again) == len(names)
+
+
+def test_resample_moves_a_panel_from_one_crop_onto_another():
+    """crop_maps + resample: a panel cut to one box, moved onto another box's grid, matches
+    the panel cut to that box directly (where the boxes overlap); elsewhere the fallback."""
+    from inference.crop import CropBox, extract
+    from training.losses import resample
+    from training.model import crop_maps
+
+    yy, xx = np.mgrid[0:200, 0:200].astype(np.float32)
+    photo = np.stack([xx, yy, 0.5 * (xx + yy)], axis=2)      # smooth: bilinear is exact-ish
+    big, small = CropBox(20, 30, 160), CropBox(60, 70, 64)
+    size = 32
+
+    def as_tensor(img):
+        return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
+
+    cut_big, cut_small = (as_tensor(extract(photo, b, size)) for b in (big, small))
+    moved = resample(cut_big, crop_maps([big], [small]), torch.zeros_like(cut_small))
+    assert (moved - cut_small).abs().max() < 1.0     # photo units (0-200)
+    # the other way: the small crop covers only part of the big one; the rest is fallback
+    fallback = torch.full_like(cut_big, -1.0)
+    back = resample(cut_small, crop_maps([small], [big]), fallback)
+    inside = back[0, 0] != -1.0
+    assert 0 < inside.float().mean() < 0.5
+    assert (back - cut_big)[0, :, inside].abs().max() < 3.0
+    # the same box: nothing moves
+    same = resample(cut_big, crop_maps([big], [big]), fallback)
+    assert torch.allclose(same, cut_big, atol=1e-3)
+
+
+def test_latent_cycle_swap_lands_on_the_receiving_crop(data_dir):
+    """With equal crops the cycled condition is the plain panel swap; with the engine's
+    (different) crops, the swapped-in panel is resampled, so it differs from the plain swap."""
+    from training.losses import panels
+
+    model = lora_model()
+    source = DataSource(find_sample_folders([str(data_dir)]), 64, seed=0, augment=False)
+    inputs = model.inputs(source.batch(0, 0, 1, 1), torch.Generator().manual_seed(0))
+    estimate = torch.randn(inputs.x0.shape, generator=torch.Generator().manual_seed(1))
+    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    plain = replace(inputs, to_compose=identity, to_decompose=identity)
+    dim, half = inputs.latent_dim, inputs.half
+    swapped = panels(cycled_condition(inputs.cond, estimate, plain)[..., :dim], inputs)
+    est = panels(estimate, inputs)
+    assert torch.allclose(swapped[:half, :, 0], est[half:, :, 2], atol=1e-5)
+    assert torch.allclose(swapped[half:, :, 0:2], est[:half, :, 1:3], atol=1e-5)
+    moved = panels(cycled_condition(inputs.cond, estimate, inputs)[..., :dim], inputs)
+    assert not torch.allclose(moved[half:, :, 0:2], est[:half, :, 1:3], atol=1e-3)
+    # the fill-mask channels are never touched
+    full = cycled_condition(inputs.cond, estimate, inputs)
+    assert torch.equal(full[..., dim:], inputs.cond[..., dim:])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from inference.engines.flux.loading import TEXT_COMPONENTS, ModelSource, load_text_components
@@ -67,20 +66,16 @@ def load_cached(source: ModelSource, prompts: list[str]) -> dict:
 
 
 def _store(fingerprint: str, prompt: str, embeds, pooled) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from inference.imageio import atomic_write_bytes
 
     path = _entry_path(fingerprint, prompt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({"prompt_embeds": embeds.float().contiguous().cpu(),
-                   "pooled_prompt_embeds": pooled.float().contiguous().cpu()}, tmp,
-                  metadata={"prompt": prompt})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = save({"prompt_embeds": embeds.float().contiguous().cpu(),
+                 "pooled_prompt_embeds": pooled.float().contiguous().cpu()},
+                metadata={"prompt": prompt})
+    atomic_write_bytes(path, data)
 
 
 def encode_prompts(source: ModelSource, prompts: list[str], device, dtype) -> dict:

@@ -261,7 +261,7 @@ class FluxEngine:
                 out = self._fill(loaded, tri, fill, DECOMPOSE_PROMPT, steps, seed, state)
                 _, logo_panel, obj = split_panels(out)
                 obj = np.where(region[..., None], obj, comp)
-                score = model_cycle_error(comp, obj, logo_panel, mask_s)
+                score = panel_rebuild_error(comp, obj, logo_panel, mask_s)
             else:
                 out = self._fill(loaded, comp, region.astype(np.float32), OBJECT_FILL_PROMPT,
                                  steps, seed, state)
@@ -283,9 +283,11 @@ class FluxEngine:
             "steps": steps,
             "size": s,
             "best_seed": seed,   # the API reports the requested seed as "seed"
-            "model_cycle_error": score,
-            "score_kind": "model rebuild error inside the mask" if lora_info
-            else "fill error on the known ring around the mark",
+            # what candidates are ranked by (lower is better); not a cycle error: the cycle
+            # (compose the layers back, compare with the input) is the caller's to measure
+            "candidate_score": score,
+            "candidate_score_kind": "model rebuild error" if lora_info
+            else "fill error on known surface",
             "candidates": candidates,
             "crop": {"x0": box.x0, "y0": box.y0, "side": box.side},
             "timings": timings,
@@ -306,7 +308,7 @@ class FluxEngine:
         support = logo[..., 3] > 0
         if not support.any():
             return obj.copy()
-        box = working_crop(support)
+        box = compose_crop(logo)
         obj_s = extract(obj, box, s)
         support_s = extract(support, box, s)
         state = RunState(on_progress, cancel, runs=1)
@@ -331,6 +333,12 @@ class FluxEngine:
 
 # ---- pixel helpers (pure numpy) ------------------------------------------------------------
 
+def compose_crop(logo: np.ndarray, margin: float = 0.25) -> CropBox:
+    """The compose triptych's window: around the in-place logo's support (alpha > 0). The
+    trainer cuts its compose examples with this same call. The support must not be empty."""
+    return working_crop(logo[..., 3] > 0, margin=margin)
+
+
 def initial_noise(pipe, height: int, width: int, generator, dtype):
     """The packed starting noise of a strength-1 run, drawn exactly as the pipeline would.
 
@@ -352,8 +360,8 @@ def initial_noise(pipe, height: int, width: int, generator, dtype):
     return pipe._pack_latents(noise, 1, channels, lh, lw)
 
 
-def model_cycle_error(comp: np.ndarray, obj: np.ndarray, logo_panel: np.ndarray,
-                      mask: np.ndarray) -> float:
+def panel_rebuild_error(comp: np.ndarray, obj: np.ndarray, logo_panel: np.ndarray,
+                        mask: np.ndarray) -> float:
     """How far the model's own layers rebuild the composite inside the mask (MAE in [0, 1]).
 
     With alpha a from panel_alpha, the logo panel L = a F + (1 - a) 255 gives

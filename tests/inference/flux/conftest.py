@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 torch.set_num_threads(2)
 
 

@@ -50,7 +50,9 @@ def test_candidates_keep_the_lowest_score_and_report_all(tiny_folder, photo):
     assert len({c["score"] for c in cands}) == 3       # a real score, not a constant
     best = min(cands, key=lambda c: c["score"])
     assert layers.meta["best_seed"] == best["seed"] and layers.meta["seed"] == 10
-    assert layers.meta["model_cycle_error"] == best["score"]
+    assert layers.meta["candidate_score"] == best["score"]
+    assert layers.meta["candidate_score_kind"] == "fill error on known surface"   # zero-shot
+    assert "model_cycle_error" not in layers.meta
     assert seen == [(i, 6) for i in range(1, 7)]       # 3 candidates x 2 steps
     assert layers.meta["engine"] == "flux" and "cycle_error" in layers.meta
 
@@ -126,8 +128,8 @@ def test_panel_alpha_recovers_a_known_blend():
     panel = np.rint(a * colour + (1 - a) * 255.0).astype(np.uint8)
     est = flux_engine.panel_alpha(comp, obj.astype(np.uint8), panel)
     assert np.abs(est - alpha).mean() < 0.05
-    score = flux_engine.model_cycle_error(comp, obj.astype(np.uint8), panel,
-                                          np.ones((16, 16), bool))
+    score = flux_engine.panel_rebuild_error(comp, obj.astype(np.uint8), panel,
+                                            np.ones((16, 16), bool))
     assert score < 0.02
 
 

@@ -215,4 +215,5 @@ def test_perfect_model_output_gives_the_true_layers(tiny_folder, lora_file, fres
     assert np.abs(a[inner] - alpha).max() < 0.03
     assert np.abs(layers.logo[inner][:, :3].astype(float) - colour).max() < 8
     assert np.abs(layers.object[mask].astype(float) - surface).max() <= 2
-    assert layers.meta["model_cycle_error"] < 0.01
+    assert layers.meta["candidate_score"] < 0.01
+    assert layers.meta["candidate_score_kind"] == "model rebuild error"
