@@ -28,6 +28,40 @@ def cycle_error(image: np.ndarray, layers_object: np.ndarray, logo: np.ndarray,
     return mae, psnr
 
 
+def minimum_alpha(image: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Per pixel, the least alpha with which some colour in [0, 255] turns surface into image."""
+    i = image.astype(np.float32)
+    o = surface.astype(np.float32)
+    up = np.where(i > o, (i - o) / np.maximum(255.0 - o, 1e-3), 0.0)    # towards white
+    down = np.where(i < o, (o - i) / np.maximum(o, 1e-3), 0.0)         # towards black
+    return np.clip(np.maximum(up, down).max(axis=2), 0.0, 1.0)
+
+
+def solve_logo(image: np.ndarray, surface: np.ndarray, alpha: np.ndarray,
+               where: np.ndarray | None = None) -> np.ndarray:
+    """The layer model's inverse: an RGBA logo with alpha-over(logo, surface) == image.
+
+    Every engine solves its logo layer here, from its own alpha estimate (float [0, 1]) and
+    its recovered surface. The result's alpha is never below the estimate, nor below what the
+    blend needs to reach the input with a colour in [0, 255]; the colour is then solved
+    exactly, so the two layers rebuild the input up to 8-bit rounding. Transparent outside
+    `where` (everywhere allowed when None).
+    """
+    a = np.maximum(np.clip(alpha, 0.0, 1.0), minimum_alpha(image, surface))
+    if where is not None:
+        a = np.where(where, a, 0.0)
+    # Round alpha up to the 8-bit step, never down: a smaller alpha could not reach the input.
+    a8 = np.ceil(np.round(a * 255.0, 3))
+    a = (a8 / 255.0)[..., None]
+    o = surface.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = np.where(a > 0, o + (image.astype(np.float32) - o) / a, 0.0)
+    logo = np.empty(image.shape[:2] + (4,), np.uint8)
+    logo[..., :3] = np.clip(np.rint(colour), 0, 255)
+    logo[..., 3] = a8.astype(np.uint8)
+    return logo
+
+
 def logo_bbox(logo: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1), exclusive ends, of the logo's non-transparent pixels; None if empty."""
     ys, xs = np.nonzero(logo[..., 3])

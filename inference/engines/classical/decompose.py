@@ -31,6 +31,7 @@ from inference.engines.classical.fill import fill
 from inference.engines.classical.matting import Matte, dilate, estimate_matte
 from inference.engines.classical.regions import mask_regions
 from inference.engines.classical.texture import add_repeating_texture
+from inference.layers import solve_logo
 
 # Above this alpha a pixel is filled instead of unblended: unblending divides by (1 - a)
 # and so amplifies every error in a and L.
@@ -86,30 +87,6 @@ def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha[alpha < 0.03] = 0.0
     return Matte(alpha.astype(np.float32), up(small.colour), up(small.background), alpha > 0,
                  small.opacity, small.texture_informative)
-
-
-def solve_logo(image: np.ndarray, surface: np.ndarray, alpha: np.ndarray,
-               where: np.ndarray) -> np.ndarray:
-    """RGBA logo (uint8, straight alpha) with alpha-over(logo, surface) == image in `where`.
-
-    Starts from the estimated alpha and raises it where no colour in [0, 255] could
-    reproduce the input over this surface; zero outside `where`.
-    """
-    i = image[where].astype(np.float32)
-    b = surface[where].astype(np.float32)
-    diff = i - b
-    room = np.where(diff > 0, 255.0 - b, b)
-    needed = np.max(np.abs(diff) / np.maximum(room, 1e-3), axis=1)
-    needed = np.where(np.abs(diff).max(axis=1) > 0, needed, 0.0)
-    a = np.maximum(alpha[where], np.clip(needed, 0.0, 1.0))
-    a8 = np.ceil(np.round(a * 255.0, 3)).astype(np.float32)   # ceil: never short of alpha
-    a = a8 / 255.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        colour = b + diff / a[:, None]
-    colour = np.where(a[:, None] > 0, colour, 0.0)
-    logo = np.zeros(image.shape[:2] + (4,), np.uint8)
-    logo[where] = np.concatenate([np.clip(np.rint(colour), 0, 255), a8[:, None]], axis=1)
-    return logo
 
 
 class Stages:

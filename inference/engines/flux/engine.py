@@ -30,8 +30,8 @@ from inference.contract import (
 )
 from inference.crop import CropBox, extract, paste_back, to_photo_scale, working_crop
 from inference.engines.flux import embeddings, loading, lora, memory
-from inference.engines.flux.unblend import solve_logo
 from inference.errors import Cancelled, EngineUnavailable
+from inference.layers import solve_logo
 from inference.triptych import (
     COMPOSE_PROMPT,
     DECOMPOSE_PROMPT,

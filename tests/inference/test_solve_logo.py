@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inference.engines.flux.unblend import minimum_alpha, solve_logo
-from inference.layers import alpha_over
+from inference.layers import alpha_over, minimum_alpha, solve_logo
 
 pixels = arrays(np.uint8, (6, 7, 3), elements=st.integers(0, 255))
 alphas = arrays(np.float32, (6, 7), elements=st.floats(0, 1, width=32))
@@ -32,3 +31,15 @@ def test_a_known_watermark_comes_back():
     assert (logo[..., :3] >= 252).all()
     assert minimum_alpha(obj, obj).max() == 0.0
     assert not solve_logo(obj, obj, np.zeros((4, 4), np.float32)).any()
+
+
+def test_nothing_is_solved_outside_where():
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    obj = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    where = np.zeros((8, 8), bool)
+    where[2:5, 3:7] = True
+    logo = solve_logo(image, obj, np.full((8, 8), 0.5, np.float32), where)
+    assert not logo[~where].any()
+    rebuilt = alpha_over(logo, obj)
+    assert np.abs(rebuilt[where].astype(int) - image[where]).max() <= 1
