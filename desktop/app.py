@@ -59,19 +59,28 @@ def application() -> QApplication:
 
 
 def offer_restore(window: MainWindow) -> bool:
-    """After a crash: ask whether to reopen the newest autosave. True if it was restored."""
+    """After a crash: offer the newest autosave. True if it was restored.
+
+    The offered file is deleted only once restored or on an explicit Discard; "No" (or a
+    failed restore) keeps it, and older autosaves stay for a later start either way.
+    """
     left = autosave.orphans()
     if not left:
         return False
+    newest = left[0]
     answer = QMessageBox.question(
         window, "Restore unsaved work?",
         f"{APP_NAME} did not close properly last time. Restore the autosaved work from "
-        f"{left[0].name}?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        f"{newest.name}? (No keeps it for the next start; Discard deletes it.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        | QMessageBox.StandardButton.Discard,
         QMessageBox.StandardButton.Yes)
-    restored = answer == QMessageBox.StandardButton.Yes and window.restore_autosave(
-        str(left[0]))
-    autosave.discard(left)
+    if answer == QMessageBox.StandardButton.Discard:
+        autosave.discard([newest])
+        return False
+    restored = answer == QMessageBox.StandardButton.Yes and window.restore_autosave(str(newest))
+    if restored:
+        autosave.discard([newest])
     return restored
 
 

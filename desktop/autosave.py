@@ -89,17 +89,18 @@ class Autosaver(QObject):
         self.path = own_path()
 
     def save_if_changed(self) -> threading.Thread | None:
+        # Checked first: while a write runs, _saved_state is not settled yet (the writer
+        # sets it on success), and once is_alive() is False that assignment has happened.
+        if self._thread is not None and self._thread.is_alive():
+            return None                  # the previous save is still writing
         doc = self.get_doc()
         state = self.get_state()
         if doc is None or state == self._saved_state:
             return None
-        if self._thread is not None and self._thread.is_alive():
-            return None                  # the previous save is still writing
         return self.save_now(doc, state)
 
     def save_now(self, doc: Document, state: object = None) -> threading.Thread:
         copy, settings = snapshot(doc), self.get_settings()
-        self._saved_state = state
         path = self.path
 
         def write() -> None:
@@ -108,8 +109,10 @@ class Autosaver(QObject):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_project(copy, path, settings)
             except Exception as exc:  # report, never crash the app for an autosave
+                # _saved_state stays as it was, so the next tick tries again (disk full...).
                 self.failed.emit(f"autosave failed: {exc}")
             else:
+                self._saved_state = state
                 self.saved.emit(str(path))
 
         self._thread = threading.Thread(target=write, name="layerlift-autosave", daemon=True)

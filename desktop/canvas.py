@@ -41,6 +41,7 @@ from desktop.document import (
     LOGO,
     Document,
     Layer,
+    StrokeBackup,
     asset_corners,
     clip_rect,
     moved_quad,
@@ -569,8 +570,9 @@ class Canvas(QGraphicsView):
 
     # ---- mask gestures ----
     def _start_stroke(self, p: QPointF) -> None:
-        # The mask before the stroke; only the stroke's bounding box is kept for undo.
-        self._drag = {"kind": "stroke", "before": self.doc.mask.copy(), "rect": None,
+        # The mask before the stroke, tile by tile as it paints; only the stroke's bounding
+        # box is kept for undo.
+        self._drag = {"kind": "stroke", "before": StrokeBackup(self.doc.mask), "rect": None,
                       "last": p, "erase": self.tool == ERASER}
         self._continue_stroke(p)
 
@@ -578,7 +580,7 @@ class Canvas(QGraphicsView):
         drag = self._drag
         last = drag["last"]
         rect = self.doc.paint(last.x(), last.y(), p.x(), p.y(), self.brush_size / 2,
-                              self.hardness, erase=drag["erase"])
+                              self.hardness, erase=drag["erase"], backup=drag["before"])
         drag["rect"] = union(drag["rect"], rect)
         drag["last"] = p
 
@@ -587,7 +589,7 @@ class Canvas(QGraphicsView):
         if rect is None:
             return
         x0, y0, x1, y1 = rect
-        before = drag["before"][y0:y1, x0:x1].copy()
+        before = drag["before"].before(rect)
         if np.array_equal(before, self.doc.mask[y0:y1, x0:x1]):
             return                           # nothing changed: no undo step
         text = "Erase" if drag["erase"] else "Brush stroke"

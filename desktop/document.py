@@ -201,6 +201,43 @@ def union(a: Rect | None, b: Rect | None) -> Rect | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+class StrokeBackup:
+    """The mask's pixels from before a stroke, kept lazily: each TILE x TILE tile is copied
+    the first time the stroke is about to paint into it, so a press costs a few small copies
+    instead of a copy of the whole (24 MB at 6000x4000) mask."""
+
+    TILE = 256
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+        self.tiles: dict[tuple[int, int], np.ndarray] = {}    # (row, col) -> tile pixels
+
+    def keep(self, rect: Rect) -> None:
+        """Remember the tiles under `rect` that the stroke has not touched yet."""
+        t = self.TILE
+        x0, y0, x1, y1 = rect
+        for row in range(y0 // t, (y1 - 1) // t + 1):
+            for col in range(x0 // t, (x1 - 1) // t + 1):
+                if (row, col) not in self.tiles:
+                    self.tiles[row, col] = self.mask[row * t:(row + 1) * t,
+                                                     col * t:(col + 1) * t].copy()
+
+    def before(self, rect: Rect) -> np.ndarray:
+        """The pixels of `rect` as they were before the stroke."""
+        t = self.TILE
+        x0, y0, x1, y1 = rect
+        # Pixels outside every kept tile were never painted: they are still as they were.
+        out = self.mask[y0:y1, x0:x1].copy()
+        for (row, col), tile in self.tiles.items():
+            tx0, ty0 = col * t, row * t
+            ix0, iy0 = max(x0, tx0), max(y0, ty0)
+            ix1, iy1 = min(x1, tx0 + tile.shape[1]), min(y1, ty0 + tile.shape[0])
+            if ix0 < ix1 and iy0 < iy1:
+                out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = \
+                    tile[iy0 - ty0:iy1 - ty0, ix0 - tx0:ix1 - tx0]
+        return out
+
+
 # ---- the document ----
 
 @dataclass
@@ -252,14 +289,18 @@ class Document:
             y0 + int(rows[-1]) + 1
 
     def paint(self, x0: float, y0: float, x1: float, y1: float, radius: float,
-              hardness: float, erase: bool = False) -> Rect | None:
-        """Sweep the brush (or eraser) along a segment; returns the changed rectangle."""
+              hardness: float, erase: bool = False,
+              backup: StrokeBackup | None = None) -> Rect | None:
+        """Sweep the brush (or eraser) along a segment; returns the changed rectangle.
+        `backup` is given the rectangle before its pixels change."""
         stamp = stroke_coverage(x0, y0, x1, y1, radius, hardness, self.shape)
         if stamp is None:
             return None
         (bx0, by0, bx1, by1), cov = stamp
         region = self.mask[by0:by1, bx0:bx1]
         rect = (bx0, by0, bx1, by1)
+        if backup is not None:
+            backup.keep(rect)
         if erase:
             np.minimum(region, 255 - cov, out=region)
         else:

@@ -26,6 +26,7 @@ import numpy as np
 
 from desktop.display import prepare, remember
 from desktop.document import Rect, quad_bbox, rgb_to_rgba
+from inference.crop import mask_bbox
 
 # The window reaches this far past the mask's (or quad's) box on each side: twice the box's
 # long side, and at least MIN_CONTEXT pixels. The engines' working crop is a square of 1.5x
@@ -39,12 +40,6 @@ def engine_window(box: Rect, shape: tuple[int, int]) -> Rect:
     grow = max(MIN_CONTEXT, 2 * (x1 - x0), 2 * (y1 - y0))
     h, w = shape
     return max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
-
-
-def mask_box(mask: np.ndarray) -> Rect:
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 @dataclass
@@ -63,12 +58,14 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
     `mask` is HxW bool, or uint8 coverage (>= 128 is logo); `box`, the mask's box when the
     caller knows it, saves a scan of the whole mask.
     """
-    from inference.contract import DecomposeRequest
+    from inference.contract import DecomposeRequest, validate_mask
     from inference.engines.classical.compose import deshade_logo
     from inference.layers import logo_asset
 
     if box is None:
-        box = mask_box(mask if mask.dtype == bool else mask >= 128)
+        marked = mask if mask.dtype == bool else mask >= 128
+        validate_mask(marked, image.shape[:2])      # an empty mask: the core's InputError
+        box = mask_bbox(marked)                     # exclusive ends
     x0, y0, x1, y1 = window = engine_window(box, image.shape[:2])
     sub = mask[y0:y1, x0:x1]
     sub = sub if sub.dtype == bool else sub >= 128
@@ -113,3 +110,14 @@ def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
         return full
 
     return request, finish
+
+
+def job_notes(result: Any, warnings: list[str]) -> list[str]:
+    """What the user should hear about a finished run besides the result: the warnings the
+    engine raised, and a flux out-of-memory fallback (meta "memory_tiers_tried")."""
+    notes = list(warnings)
+    tried = getattr(result, "meta", {}).get("memory_tiers_tried") or []
+    if len(tried) > 1:
+        notes.append(f"Ran with memory tier {tried[-1]} after running out of GPU memory with "
+                     f"{', '.join(map(str, tried[:-1]))}.")
+    return notes

@@ -333,6 +333,10 @@ class MainWindow(QMainWindow):
         self.cycle_label.setObjectName("cycle")
         self.cycle_label.setWordWrap(True)
         box.addWidget(self.cycle_label)
+        self.notes_label = QLabel("")       # the last run's warnings (e.g. a memory fallback)
+        self.notes_label.setObjectName("job-notes")
+        self.notes_label.setWordWrap(True)
+        box.addWidget(self.notes_label)
         dock.setWidget(panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.view_menu.addSeparator()
@@ -809,7 +813,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self._update_actions()
 
-    def _on_job_finished(self, _job: int, kind: str, result: object) -> None:
+    def _on_job_finished(self, _job: int, kind: str, result: object,
+                         warnings: list[str]) -> None:
         self._job_ended()
         if self.doc is None or self.doc is not self._job_doc:
             self.job_done.emit(kind, "cancelled")    # the document changed meanwhile
@@ -819,7 +824,14 @@ class MainWindow(QMainWindow):
             self._apply_decomposition(result)
         else:
             self._apply_recomposition(result)
-        self.statusBar().showMessage(f"{kind.capitalize()} done in {seconds:.1f} s", 6000)
+        from desktop.jobs import job_notes
+        notes = job_notes(result, warnings)
+        self.notes_label.setText("\n".join(f"⚠ {note}" for note in notes))
+        text = f"{kind.capitalize()} done in {seconds:.1f} s"
+        if notes:
+            more = f" (+{len(notes) - 1} more in the Layers panel)" if len(notes) > 1 else ""
+            text += f" — {notes[0]}{more}"
+        self.statusBar().showMessage(text, 15000 if notes else 6000)
         self.job_done.emit(kind, "ok")
 
     def _apply_decomposition(self, result) -> None:

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class _Runner(QObject):
     """Lives in the worker thread; run() executes one job at a time."""
 
     progress = Signal(int, int, int, float)      # job id, step, total, seconds left (-1: ?)
-    finished = Signal(int, str, object)          # job id, kind, result
+    finished = Signal(int, str, object, object)  # job id, kind, result, warnings (list[str])
     failed = Signal(int, str, str)               # job id, kind, one-line message
     cancelled = Signal(int, str)                 # job id, kind
     _niced = False
@@ -78,18 +79,24 @@ class _Runner(QObject):
         if job.kind == "warm-up":
             self._warm_up()
             return
+        # The engines' warnings (e.g. flux falling back to a smaller memory tier) go to the
+        # user with the result. catch_warnings swaps process-wide state, so a warning another
+        # thread raises meanwhile lands here too; only this thread uses it in the app.
+        caught: list[warnings.WarningMessage] = []
         try:
-            if job.cancel.is_set():
-                raise Cancelled("cancelled")
-            from inference import api  # the engine registry; heavy engines load on first use
-            if job.kind == "decompose":
-                result = api.decompose(job.request, on_progress, job.cancel)
-            else:
-                result = api.compose(job.request, on_progress, job.cancel)
-            if job.finish is not None:
-                result = job.finish(result)
-            if job.cancel.is_set():     # cancelled after the last check: drop the result
-                raise Cancelled("cancelled")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if job.cancel.is_set():
+                    raise Cancelled("cancelled")
+                from inference import api  # the registry; heavy engines load on first use
+                if job.kind == "decompose":
+                    result = api.decompose(job.request, on_progress, job.cancel)
+                else:
+                    result = api.compose(job.request, on_progress, job.cancel)
+                if job.finish is not None:
+                    result = job.finish(result)
+                if job.cancel.is_set():     # cancelled after the last check: drop the result
+                    raise Cancelled("cancelled")
         except Cancelled:
             self.cancelled.emit(job.job_id, job.kind)
         except LayerliftError as exc:
@@ -100,7 +107,10 @@ class _Runner(QObject):
             traceback.print_exc()
             self.failed.emit(job.job_id, job.kind, f"{type(exc).__name__}: {exc}")
         else:
-            self.finished.emit(job.job_id, job.kind, result)
+            self.finished.emit(job.job_id, job.kind, result, warning_lines(caught))
+            return
+        for w in caught:        # no result to show them with: to stderr, as without the app
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
     @staticmethod
     def _warm_up() -> None:
@@ -120,6 +130,12 @@ class _Runner(QObject):
             pass
 
 
+def warning_lines(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Recorded warnings as one-line plain strings, each once, in order."""
+    lines = [" ".join(str(w.message).split()) for w in caught]
+    return list(dict.fromkeys(line for line in lines if line))
+
+
 _live_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 
@@ -135,7 +151,7 @@ class Worker(QObject):
 
     _submit = Signal(object)
     progress = Signal(int, int, int, float)
-    finished = Signal(int, str, object)
+    finished = Signal(int, str, object, object)   # job id, kind, result, warnings (list[str])
     failed = Signal(int, str, str)
     cancelled = Signal(int, str)
 
@@ -176,9 +192,9 @@ class Worker(QObject):
         if self.current is not None:
             self.current.cancel.set()
 
-    def _done_ok(self, job_id: int, kind: str, result: object) -> None:
+    def _done_ok(self, job_id: int, kind: str, result: object, notes: object) -> None:
         self.current = None
-        self.finished.emit(job_id, kind, result)
+        self.finished.emit(job_id, kind, result, notes)
 
     def _done_failed(self, job_id: int, kind: str, message: str) -> None:
         self.current = None

@@ -1,8 +1,10 @@
-"""Test engines for the worker: one that takes many small cancellable steps, one that fails."""
+"""Test engines for the worker: one that takes many small cancellable steps, one that fails,
+one that warns like the flux engine falling back to a smaller memory tier."""
 
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -38,3 +40,17 @@ class BrokenEngine:
 
     def compose(self, request, on_progress, cancel) -> np.ndarray:
         raise RuntimeError("engine exploded")
+
+
+class OutOfMemoryFallbackEngine(SlowEngine):
+    """Decomposes like SlowEngine, after the flux engine's out-of-memory retry: a
+    RuntimeWarning and the tiers it tried in meta."""
+
+    name = "oom-fallback-test"
+
+    def decompose(self, request, on_progress, cancel) -> Layers:
+        warnings.warn("out of GPU memory with memory tier bf16; retrying with nf4",
+                      RuntimeWarning, stacklevel=2)
+        layers = super().decompose(request, on_progress, cancel)
+        layers.meta.update(memory_tier="nf4", memory_tiers_tried=["bf16", "nf4"])
+        return layers

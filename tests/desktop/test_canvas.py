@@ -163,3 +163,30 @@ def test_opening_a_broken_file_shows_an_error(window, tmp_path):
     doc = window.doc
     assert not window.open_path(str(bad))
     assert window.last_error and window.doc is doc
+
+
+def test_a_stroke_copies_only_the_tiles_it_paints_and_undo_is_exact(window):
+    from desktop.document import Document
+    rng = np.random.default_rng(5)
+    h, w = 1200, 1600
+    mask = np.where(rng.random((h, w)) < 0.3, 255, 0).astype(np.uint8)  # some earlier marks
+    window.set_document(Document(np.zeros((h, w, 3), np.uint8), mask=mask.copy()))
+    window.canvas.fit()
+    window.set_tool(tools.BRUSH)
+    window.size_spin.setValue(30)
+    canvas, vp = window.canvas, window.canvas.viewport()
+    points = [scene_to_viewport(canvas, x, y) for x, y in ((100, 100), (700, 120), (720, 900))]
+    send_mouse(vp, QEvent.Type.MouseButtonPress, points[0])
+    for p in points[1:]:
+        send_mouse(vp, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton,
+                   Qt.MouseButton.LeftButton)
+    # Mid-stroke, the undo snapshot holds a few tiles, not a copy of the 1.9 MB mask.
+    kept = sum(t.nbytes for t in canvas._drag["before"].tiles.values())
+    assert 0 < kept < mask.nbytes / 3
+    send_mouse(vp, QEvent.Type.MouseButtonRelease, points[-1])
+    after = window.doc.mask.copy()
+    assert not np.array_equal(after, mask) and window.undo.count() == 1
+    window.undo.undo()
+    assert np.array_equal(window.doc.mask, mask)
+    window.undo.redo()
+    assert np.array_equal(window.doc.mask, after)

@@ -150,3 +150,25 @@ def test_mask_box_follows_edits_without_scanning_everything():
     d.set_mask(loaded)
     assert d.mask_box() == (100, 5, 110, 7)
     assert Document(d.image, mask=d.mask.copy()).mask_box() == (100, 5, 110, 7)
+
+
+def test_stroke_backup_gives_back_the_pixels_before_the_stroke():
+    from desktop.document import StrokeBackup, union
+    rng = np.random.default_rng(3)
+    image = np.zeros((700, 900, 3), np.uint8)
+    d = Document(image, mask=rng.integers(0, 256, (700, 900), dtype=np.uint8))
+    original = d.mask.copy()
+    backup = StrokeBackup(d.mask)
+    rect = None
+    # An L-shaped stroke over several tiles (its bbox holds tiles it never touched), then
+    # an eraser pass back over part of it.
+    for (x0, y0, x1, y1), erase in (((30, 40, 600, 60), False), ((600, 60, 610, 650), False),
+                                    ((100, 50, 400, 50), True)):
+        rect = union(rect, d.paint(x0, y0, x1, y1, 20, 0.5, erase=erase, backup=backup))
+    x0, y0, x1, y1 = rect
+    assert not np.array_equal(d.mask, original)
+    assert np.array_equal(backup.before(rect), original[y0:y1, x0:x1])
+    # Only the tiles the stroke touched were copied, not the whole mask.
+    kept = sum(tile.nbytes for tile in backup.tiles.values())
+    assert kept < original.nbytes * 0.6
+    assert (1, 1) not in backup.tiles            # inside the bbox, never painted

@@ -186,3 +186,83 @@ def test_next_start_offers_the_orphan_back(window, qtbot, monkeypatch):
     assert not orphan.exists()
     assert not offer_restore(fresh) and len(asked) == 1      # nothing left to offer
     fresh.close()
+
+
+def _two_orphans(window):
+    """An older and a newer autosave left by dead processes; returns (older, newer)."""
+    from desktop.project import save_project
+    window.doc.fill_rect((20, 20, 60, 50))
+    folder = autosave.autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    older, newer = folder / "autosave-999999996.ora", folder / "autosave-999999997.ora"
+    save_project(window.doc, older)
+    save_project(window.doc, newer)
+    os.utime(older, (1_000_000, 1_000_000))
+    return older, newer
+
+
+def _answer(monkeypatch, button):
+    from PySide6.QtWidgets import QMessageBox
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or button)
+    return asked
+
+
+@pytest.mark.parametrize("button, newer_kept, restored", [
+    ("Yes", False, True), ("Discard", False, False), ("No", True, False)])
+def test_restore_removes_only_the_offered_file(window, qtbot, monkeypatch, button, newer_kept,
+                                               restored):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.app import offer_restore
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    older, newer = _two_orphans(window)
+    asked = _answer(monkeypatch, getattr(QMessageBox.StandardButton, button))
+    fresh = MainWindow(Settings(), autosave_seconds=3600)
+    qtbot.addWidget(fresh)
+    assert offer_restore(fresh) is restored
+    assert newer.name in asked[0]                    # the newest one was offered
+    assert newer.exists() is newer_kept
+    assert older.exists()                            # never offered: kept for a later start
+    fresh.close()
+
+
+def test_a_failed_restore_keeps_the_autosave(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.app import offer_restore
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    _older, newer = _two_orphans(window)
+    newer.write_bytes(b"not a zip")                 # e.g. the crash hit mid-write elsewhere
+    _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    fresh = MainWindow(Settings(), autosave_seconds=3600)
+    qtbot.addWidget(fresh)
+    assert not offer_restore(fresh)
+    assert newer.exists() and newer.read_bytes() == b"not a zip"
+    fresh.close()
+
+
+def test_a_failed_autosave_is_tried_again_without_a_new_edit(window, qtbot, monkeypatch):
+    real_save = autosave.save_project
+    calls = []
+
+    def disk_full_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(autosave, "save_project", disk_full_once)
+    window.doc.fill_rect((10, 10, 40, 30))
+    with qtbot.waitSignal(window.autosaver.failed, timeout=30000) as failed:
+        window.autosaver.save_if_changed().join(30)
+    assert "No space left" in failed.args[0] and not window.autosaver.path.exists()
+    # No edit since the failure: the next tick still writes.
+    retry = window.autosaver.save_if_changed()
+    assert retry is not None
+    retry.join(30)
+    assert window.autosaver.path.exists() and len(calls) == 2
+    assert window.autosaver.save_if_changed() is None      # saved now: nothing more to do

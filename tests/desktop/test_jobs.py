@@ -19,6 +19,8 @@ SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBo
 def test_engines(monkeypatch):
     monkeypatch.setitem(engines.ENGINES, "slow-test", "tests.desktop.slow_engine:SlowEngine")
     monkeypatch.setitem(engines.ENGINES, "broken-test", "tests.desktop.slow_engine:BrokenEngine")
+    monkeypatch.setitem(engines.ENGINES, "oom-fallback-test",
+                        "tests.desktop.slow_engine:OutOfMemoryFallbackEngine")
 
 
 def mark_logo(window):
@@ -221,3 +223,20 @@ def test_recompose_adds_the_result_on_top(decomposed, qtbot, tmp_path):
     assert (top.rgba[far] == obj[far]).all()            # and nothing changed far away
     w.undo.undo()
     assert w.doc.layers[0].kind == "logo"
+
+
+def test_engine_warnings_and_memory_fallback_reach_the_user(window, qtbot, test_engines):
+    mark_logo(window)
+    window.settings.engine = "oom-fallback-test"
+    window.settings.steps = 3
+    assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
+    notes = window.notes_label.text()
+    assert "out of GPU memory with memory tier bf16; retrying with nf4" in notes
+    assert "Ran with memory tier nf4 after running out of GPU memory with bf16" in notes
+    status = window.statusBar().currentMessage()
+    assert "Decompose done" in status and "out of GPU memory" in status
+    # A run without warnings clears them.
+    window.settings.engine = "slow-test"
+    assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
+    assert window.notes_label.text() == ""
+    assert "out of GPU memory" not in window.statusBar().currentMessage()

@@ -20,13 +20,15 @@ window.show()
 app.processEvents()
 print("TORCH" if "torch" in sys.modules else "NO-TORCH")
 # The worker loads the classical engine in the background a second after the window shows.
-end = time.time() + 2.5
+# A loaded 2-core CI can take far longer than that: poll for up to 30 s.
+end = time.time() + 30
 while time.time() < end and "inference.engines.classical.decompose" not in sys.modules:
     app.processEvents()
     time.sleep(0.01)
 print("WARM" if "inference.engines.classical.decompose" in sys.modules else "COLD")
-print("TORCH" if "torch" in sys.modules else "NO-TORCH")
 window.close()
+window.worker.shutdown(wait_ms=None)    # the warm-up has finished: it imported what it needs
+print("TORCH" if "torch" in sys.modules else "NO-TORCH")
 """
 
 

@@ -61,3 +61,17 @@ def test_window_compose_equals_full_photo():
 def test_engine_window_is_clipped_and_has_context():
     assert engine_window((10, 10, 20, 20), (100, 200)) == (0, 0, 116, 100)
     assert engine_window((500, 500, 800, 600), (4000, 6000)) == (0, 0, 1400, 1200)
+
+
+def test_window_follows_the_cores_mask_box_and_an_empty_mask_is_an_input_error():
+    from inference.errors import InputError
+    photo = big_photo()
+    coverage = np.zeros(photo.shape[:2], np.uint8)
+    coverage[300:310, 400:420] = 200
+    coverage[309, 430] = 127                       # below half coverage: not logo
+    request, _finish = decompose_job(photo, coverage)
+    x0, y0, x1, y1 = engine_window((400, 300, 420, 310), photo.shape[:2])  # exclusive ends
+    assert request.image.shape[:2] == (y1 - y0, x1 - x0)
+    assert request.mask.sum() == 200 and request.mask[300 - y0, 400 - x0]
+    with pytest.raises(InputError, match="mask is empty"):
+        decompose_job(photo, np.where(coverage == 127, 127, 0).astype(np.uint8))
