@@ -119,6 +119,7 @@ class _Runner(QObject):
         try:
             import numpy as np
 
+            import desktop.jobs  # noqa: F401  (the GUI thread builds its requests with it)
             from inference import api
             from inference.contract import DecomposeRequest
             image = np.full((48, 48, 3), 200, np.uint8)

@@ -13,7 +13,13 @@ from __future__ import annotations
 import math
 import time
 
-from tests.benchmarks.desktop_common import big_photo, machine_load, percentiles, setup_qt
+from tests.benchmarks.desktop_common import (
+    big_photo,
+    machine_load,
+    open_window,
+    percentiles,
+    setup_qt,
+)
 
 
 def main() -> None:
@@ -21,20 +27,10 @@ def main() -> None:
     from PySide6.QtCore import QEvent, QPointF, Qt
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import application
     from desktop.canvas import BRUSH
-    from desktop.document import Document
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
     from tests.desktop.events import send_mouse
 
-    app = application()
-    window = MainWindow(Settings(), autosave_seconds=3600)
-    window.ask_before_close = False         # scripted: no "save changes?" question
-    window.resize(1600, 1000)
-    window.show()
-    app.processEvents()
-    window.set_document(Document(big_photo()))
+    app, window = open_window(big_photo())
     window.set_tool(BRUSH)
     # Let the worker's warm-up (the engine loads 1 s after the window shows) finish first.
     settle = time.perf_counter() + 2.5

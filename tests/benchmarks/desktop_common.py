@@ -54,3 +54,20 @@ def machine_load() -> str:
     except (OSError, IndexError):
         pass
     return text
+
+
+def open_window(photo: np.ndarray):
+    """(app, window): the real main window, shown, on `photo`, scripted (no questions)."""
+    from desktop.app import application
+    from desktop.document import Document
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+
+    app = application()
+    window = MainWindow(Settings(), autosave_seconds=3600)
+    window.ask_before_close = False         # scripted: no "save changes?" question
+    window.resize(1600, 1000)
+    window.show()
+    app.processEvents()
+    window.set_document(Document(photo))
+    return app, window

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from tests.benchmarks.desktop_common import big_photo, logo_box, machine_load, setup_qt
+from tests.benchmarks.desktop_common import big_photo, logo_box, machine_load, open_window, setup_qt
 
 PERIOD_MS = 2
 RUNS = 8
@@ -21,18 +21,7 @@ def main() -> None:
     setup_qt()
     from PySide6.QtCore import Qt, QTimer
 
-    from desktop.app import application
-    from desktop.document import Document
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
-
-    app = application()
-    window = MainWindow(Settings(), autosave_seconds=3600)
-    window.ask_before_close = False         # scripted: no "save changes?" question
-    window.resize(1600, 1000)
-    window.show()
-    app.processEvents()
-    window.set_document(Document(big_photo()))
+    app, window = open_window(big_photo())
     window.doc.fill_rect(logo_box())
     app.processEvents()
 
