@@ -119,7 +119,12 @@ class _Runner(QObject):
         try:
             import numpy as np
 
-            import desktop.jobs  # noqa: F401  (the GUI thread builds its requests with it)
+            # Modules a real run reaches that the tiny run below may not: the job builders
+            # (used on the GUI thread), the ink solve, the texture period search.
+            import numpy.fft  # noqa: F401
+
+            import desktop.jobs  # noqa: F401
+            import inference.engines.classical.compose  # noqa: F401
             from inference import api
             from inference.contract import DecomposeRequest
             image = np.full((48, 48, 3), 200, np.uint8)
