@@ -83,32 +83,14 @@ def _fraction(text: str) -> float:
 
 
 def _parse_lora(text: str) -> tuple[str, float]:
-    """FILE[:SCALE] -> (path, scale); the file must be a readable .safetensors."""
-    # The flux engine's own parser (a light module: no torch), so both agree on the syntax.
-    from inference.engines.flux.lora import parse_lora_spec
+    """FILE[:SCALE] -> (path, scale), the file checked as a diffusers-format LoRA from its
+    header (no torch), so a bad file exits 2 before any model loads."""
+    # The flux engine's own parser and check (a light module), so both agree.
+    from inference.engines.flux.lora import check_lora_file, parse_lora_spec
 
     path, scale = parse_lora_spec(text)
-    check_safetensors(str(path), "--lora")
+    check_lora_file(path)
     return str(path), scale
-
-
-def check_safetensors(path: str, what: str) -> None:
-    """Cheap check (no torch): the file is a safetensors file (8-byte length + JSON header)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} file not found: {p}")
-    size = p.stat().st_size
-    try:
-        with open(p, "rb") as f:
-            head = f.read(8)
-            n = int.from_bytes(head, "little") if len(head) == 8 else -1
-            if not 2 <= n <= min(size - 8, 100_000_000):
-                raise ValueError("bad header length")
-            header = json.loads(f.read(n))
-            if not isinstance(header, dict):
-                raise ValueError("header is not a JSON object")
-    except (OSError, ValueError, UnicodeDecodeError):
-        raise InputError(f"{what} {p} is not a .safetensors file") from None
 
 
 def _parse_quad(text: str):

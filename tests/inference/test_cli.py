@@ -30,8 +30,18 @@ def test_help_exits_0_and_lists_commands(capsys):
     assert "--mask" in out and "--box" in out and "--grabcut" in out and "--lora" in out
 
 
+def _lora(path) -> str:
+    """A minimal diffusers-format LoRA: one A/B pair on one attention projection."""
+    from safetensors.numpy import save_file
+
+    module = "transformer.transformer_blocks.0.attn.to_q"
+    save_file({f"{module}.lora_A.weight": np.zeros((4, 8), np.float32),
+               f"{module}.lora_B.weight": np.zeros((8, 4), np.float32)}, str(path))
+    return str(path)
+
+
 def test_lora_file_and_scale(tmp_path):
-    path = _safetensors(tmp_path / "a.safetensors", {"__metadata__": {"rank": "4"}})
+    path = _lora(tmp_path / "a.safetensors")
     assert cli._parse_lora(path) == (path, 1.0)
     assert cli._parse_lora(path + ":0.6") == (path, 0.6)
     with pytest.raises(InputError, match="between -4 and 4"):
@@ -46,7 +56,13 @@ def test_lora_file_and_scale(tmp_path):
 def test_not_a_safetensors(tmp_path, content):
     (tmp_path / "x.safetensors").write_bytes(content)
     with pytest.raises(InputError, match="not a .safetensors"):
-        cli.check_safetensors(str(tmp_path / "x.safetensors"), "--lora")
+        cli._parse_lora(str(tmp_path / "x.safetensors"))
+
+
+def test_a_safetensors_that_is_not_a_lora_is_refused(tmp_path):
+    path = _safetensors(tmp_path / "model.safetensors", {"__metadata__": {"rank": "4"}})
+    with pytest.raises(InputError):
+        cli._parse_lora(path)
 
 
 def test_quad_parsing():

@@ -42,21 +42,23 @@ def parse_lora_spec(spec: str, default_scale: float = 1.0) -> tuple[Path, float]
 def read_header(path: Path) -> dict:
     """The JSON header of a .safetensors file; EngineUnavailable for anything else."""
     if not path.is_file():
-        raise EngineUnavailable(f"no such LoRA file: {path}")
-    with open(path, "rb") as fh:
-        raw = fh.read(8)
-        if len(raw) < 8:
-            raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA (file too short)")
-        (length,) = struct.unpack("<Q", raw)
-        if length < 2 or length > min(_MAX_HEADER, path.stat().st_size - 8):
-            raise EngineUnavailable(
-                f"{path.name} is not a .safetensors LoRA (pickle checkpoints and other "
-                "formats are refused; convert it to diffusers .safetensors)")
-        try:
+        raise EngineUnavailable(f"LoRA file not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) < 8:
+                raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA (too short)")
+            (length,) = struct.unpack("<Q", raw)
+            if length < 2 or length > min(_MAX_HEADER, path.stat().st_size - 8):
+                raise EngineUnavailable(
+                    f"{path.name} is not a .safetensors LoRA (pickle checkpoints and other "
+                    "formats are refused; convert it to diffusers .safetensors)")
             header = json.loads(fh.read(length))
-        except (ValueError, UnicodeDecodeError):
-            raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA "
-                                    "(its header is not valid)") from None
+    except (ValueError, UnicodeDecodeError):
+        raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA "
+                                "(its header is not valid)") from None
+    except OSError as e:
+        raise EngineUnavailable(f"cannot read LoRA file {path}: {e.strerror or e}") from None
     if not isinstance(header, dict):
         raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA")
     return header
