@@ -88,9 +88,11 @@ class _Runner(QObject):
                 warnings.simplefilter("always")
                 if job.cancel.is_set():
                     raise Cancelled("cancelled")
+                from desktop.jobs import private_request
                 from inference import api  # the registry; heavy engines load on first use
                 if job.kind == "decompose":
-                    result = api.decompose(job.request, on_progress, job.cancel)
+                    result = api.decompose(private_request(job.request), on_progress,
+                                           job.cancel)
                 else:
                     result = api.compose(job.request, on_progress, job.cancel)
                 if job.finish is not None:

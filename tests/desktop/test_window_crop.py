@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.jobs import compose_job, decompose_job, engine_window
+from desktop.jobs import compose_job, decompose_job, engine_window, private_request
 from inference.api import compose, decompose
 from inference.contract import ComposeRequest, DecomposeRequest
 from inference.engines.classical.compose import deshade_logo
@@ -27,9 +27,11 @@ def test_window_decomposition_equals_full_photo(box):
     mask = np.zeros(photo.shape[:2], bool)
     mask[y0:y1, x0:x1] = True
     full = decompose(DecomposeRequest(photo, mask))
+    before = photo.copy()
     request, finish = decompose_job(photo, mask)
     assert request.image.shape[0] * request.image.shape[1] < photo.shape[0] * photo.shape[1]
-    result = finish(decompose(request))
+    result = finish(decompose(private_request(request)))     # as the worker runs it
+    assert (photo == before).all()
     assert (result.object_rgba[..., :3] == full.object).all()
     assert (result.object_rgba[..., 3] == 255).all()
     assert result.meta["cycle_error"] == pytest.approx(full.meta["cycle_error"], abs=1e-9)
@@ -75,3 +77,16 @@ def test_window_follows_the_cores_mask_box_and_an_empty_mask_is_an_input_error()
     assert request.mask.sum() == 200 and request.mask[300 - y0, 400 - x0]
     with pytest.raises(InputError, match="mask is empty"):
         decompose_job(photo, np.where(coverage == 127, 127, 0).astype(np.uint8))
+
+
+def test_the_photo_window_is_copied_on_the_worker_not_by_the_gui_thread():
+    photo = big_photo()
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[240:300, 300:360] = 255
+    request, _finish = decompose_job(photo, mask)
+    assert np.shares_memory(request.image, photo)        # a view: no copy on the GUI thread
+    assert not np.shares_memory(request.mask, mask)      # the brush writes the mask in place
+    private = private_request(request)
+    assert private.image.flags.c_contiguous and not np.shares_memory(private.image, photo)
+    assert (private.image == request.image).all() and private.mask is request.mask
+    assert private_request(private) is private
