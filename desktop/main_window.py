@@ -370,11 +370,18 @@ class MainWindow(QMainWindow):
         form.addRow("Seed", self.seed_spin)
         form.addRow("Candidates", self.candidates_spin)
         form.addRow("LoRA scale", self.lora_scale_spin)
-        form.addRow("Model", self._with_browse(self.model_edit, folder=True))
-        form.addRow("LoRA", self._with_browse(self.lora_edit, folder=False))
+        model_row = self._with_browse(self.model_edit, folder=True)
+        lora_row = self._with_browse(self.lora_edit, folder=False)
+        form.addRow("Model", model_row)
+        form.addRow("LoRA", lora_row)
         go = QPushButton("Decompose")
         go.clicked.connect(self.decompose)
         form.addRow(go)
+        # Widgets only the flux engine reads: greyed out for the classical engine.
+        self.flux_only_widgets = [self.steps_spin, self.candidates_spin, self.lora_scale_spin,
+                                  model_row, lora_row]
+        self.engine_combo.currentTextChanged.connect(self._show_engine_fields)
+        self._show_engine_fields(self.engine_combo.currentText())
         for signal in (self.engine_combo.currentTextChanged, self.steps_spin.valueChanged,
                        self.seed_spin.valueChanged, self.candidates_spin.valueChanged,
                        self.lora_scale_spin.valueChanged, self.model_edit.textChanged,
@@ -383,6 +390,19 @@ class MainWindow(QMainWindow):
         dock.setWidget(panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.view_menu.addAction(dock.toggleViewAction())
+
+    def _show_engine_fields(self, engine: str) -> None:
+        for widget in self.flux_only_widgets:
+            widget.setEnabled(engine != "classical")
+
+    def _engine_options(self) -> dict:
+        """The request options for the chosen engine (the classical engine takes only a seed)."""
+        s = self.settings
+        if s.engine == "classical":
+            return dict(engine=s.engine, seed=s.seed)
+        return dict(engine=s.engine, seed=s.seed, steps=s.steps or None,
+                    lora_scale=s.lora_scale, model=s.model_path or None,
+                    lora=s.lora_path or None)
 
     def _with_browse(self, edit: QLineEdit, folder: bool) -> QWidget:
         w = QWidget()
@@ -758,11 +778,10 @@ class MainWindow(QMainWindow):
                             "Paint over the logo first (B for the brush, M for a box).")
             return False
         from desktop.jobs import decompose_job
-        s = self.settings
-        request, finish = decompose_job(
-            self.doc.image, self.doc.mask, box, engine=s.engine, seed=s.seed,
-            steps=s.steps or None, candidates=s.candidates, lora_scale=s.lora_scale,
-            model=s.model_path or None, lora=s.lora_path or None)
+        options = self._engine_options()
+        if options["engine"] != "classical":
+            options["candidates"] = self.settings.candidates
+        request, finish = decompose_job(self.doc.image, self.doc.mask, box, **options)
         self._start_job("decompose", request, finish, "Decomposing")
         return True
 
@@ -774,12 +793,9 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to recompose", "Decompose the photo first.")
             return False
         from desktop.jobs import compose_job
-        s = self.settings
         # The ink, not the printed asset: compose shades an asset in the light at its quad.
-        request, finish = compose_job(
-            obj.rgba, logo.shown_ink(), np.array(logo.quad),
-            engine=s.engine, seed=s.seed, steps=s.steps or None, lora_scale=s.lora_scale,
-            model=s.model_path or None, lora=s.lora_path or None)
+        request, finish = compose_job(obj.rgba, logo.shown_ink(), np.array(logo.quad),
+                                      **self._engine_options())
         self._start_job("compose", request, finish, "Recomposing")
         return True
 

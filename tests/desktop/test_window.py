@@ -82,3 +82,12 @@ def test_closing_with_unsaved_changes_asks(window, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     assert window.close()
+
+
+def test_model_only_settings_are_greyed_out_for_the_classical_engine(window):
+    window.engine_combo.setCurrentText("classical")
+    assert not window.steps_spin.isEnabled() and not window.candidates_spin.isEnabled()
+    assert window._engine_options() == {"engine": "classical", "seed": window.settings.seed}
+    window.engine_combo.setCurrentText("flux")
+    assert window.steps_spin.isEnabled() and window.lora_scale_spin.isEnabled()
+    assert window._engine_options()["engine"] == "flux"
