@@ -68,7 +68,7 @@ from desktop.layers_model import LayersModel, OpacityRole
 from desktop.resources import resource_path
 from desktop.settings import Settings, save_settings
 from desktop.worker import Worker
-from inference.errors import LayerliftError
+from inference.errors import InputError, LayerliftError
 
 APP_NAME = "Layerlift"
 VERSION = "0.1.0"
@@ -1021,7 +1021,7 @@ class MainWindow(QMainWindow):
         self.settings.window_state = bytes(self.saveState().toHex()).decode()
         try:
             save_settings(self.settings)
-        except OSError as exc:
+        except (OSError, InputError) as exc:
             print(f"layerlift: could not save settings: {exc}")
         self.worker.shutdown()
         self.autosaver.remove_own()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
+
+from inference.imageio import atomic_write_bytes
 
 APP = "layerlift"
 MAX_RECENT = 10
@@ -82,11 +82,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically (temp file in the same folder, then rename)."""
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(settings), f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, json.dumps(asdict(settings), indent=2).encode("utf-8"))

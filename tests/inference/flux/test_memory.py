@@ -13,20 +13,27 @@ from tests.inference.flux.helpers import tiny_request
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
 
 
-def test_oom_falls_back_one_tier_and_says_so(tiny_folder, photo, fresh_engine, monkeypatch):
+def fail_first_pipeline_call(monkeypatch, message: str) -> list[int]:
+    """The pipeline's first call raises a CUDA out-of-memory error; later calls run.
+    Returns the list that records one entry per call."""
     from diffusers import FluxFillPipeline
 
-    image, mask = photo
     original = FluxFillPipeline.__call__
     calls = []
 
     def first_call_runs_out(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+            raise torch.cuda.OutOfMemoryError(message)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(FluxFillPipeline, "__call__", first_call_runs_out)
+    return calls
+
+
+def test_oom_falls_back_one_tier_and_says_so(tiny_folder, photo, fresh_engine, monkeypatch):
+    image, mask = photo
+    calls = fail_first_pipeline_call(monkeypatch, "CUDA out of memory. Tried to allocate 2 GiB")
     with pytest.warns(RuntimeWarning, match="out of GPU memory with memory tier gpu; "
                                             "retrying with offload"):
         layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="gpu"))
@@ -103,19 +110,8 @@ def test_devices():
 
 def test_later_runs_start_from_the_tier_that_worked(tiny_folder, photo, fresh_engine,
                                                     monkeypatch):
-    from diffusers import FluxFillPipeline
-
     image, mask = photo
-    original = FluxFillPipeline.__call__
-    calls = []
-
-    def first_call_runs_out(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FluxFillPipeline, "__call__", first_call_runs_out)
+    fail_first_pipeline_call(monkeypatch, "CUDA out of memory")
     with pytest.warns(RuntimeWarning, match="retrying"):
         fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
     again = fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
