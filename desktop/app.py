@@ -38,6 +38,22 @@ def leave_a_core_for_the_ui() -> None:
     cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
 
 
+def no_transparent_huge_pages() -> None:
+    """Stop numpy asking Linux for transparent huge pages on large arrays (its default).
+
+    Where the kernel then compacts memory on the spot to find a huge page (the common
+    `defrag=madvise` setting), touching a fresh 24 MP layer can take tens of ms, and the GUI
+    thread stalled with the worker: 30-100 ms freezes in about 1 decomposition in 40 on the
+    test machine, none in 200 with this off (tests/benchmarks/desktop_stall). Small pages
+    cost the engine a little speed, never a freeze."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core       # numpy 2 / numpy 1.26
+    set_hugepage = getattr(core.multiarray, "_set_madvise_hugepage", None)
+    if set_hugepage is not None:
+        set_hugepage(False)
+
+
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
@@ -45,6 +61,7 @@ def application() -> QApplication:
         # when it runs Python code, so the canvas stays smooth during a run.
         sys.setswitchinterval(0.001)
         leave_a_core_for_the_ui()
+        no_transparent_huge_pages()
         # Fractional scaling (125 %, 150 %) stays exact instead of being rounded.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)

@@ -15,6 +15,9 @@ import time
 from desktop.app import application
 from desktop.main_window import MainWindow
 app = application()
+# Huge pages off in the app (see desktop.app.no_transparent_huge_pages).
+import numpy
+print("HUGE-PAGES" if numpy._core.multiarray._get_madvise_hugepage() else "SMALL-PAGES")
 window = MainWindow()
 window.show()
 app.processEvents()
@@ -32,13 +35,13 @@ print("TORCH" if "torch" in sys.modules else "NO-TORCH")
 """
 
 
-def test_main_window_does_not_import_torch(tmp_path):
+def test_main_window_does_not_import_torch_and_uses_small_pages(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path),
                XDG_DATA_HOME=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["NO-TORCH", "WARM", "NO-TORCH"], out.stdout
+    assert out.stdout.split() == ["SMALL-PAGES", "NO-TORCH", "WARM", "NO-TORCH"], out.stdout
 
 
 def test_main_has_the_cli_signature():
