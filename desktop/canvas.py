@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -87,11 +87,16 @@ class MaskOverlay(QGraphicsItem):
                              QImage.Format.Format_ARGB32_Premultiplied)
         self._lut = overlay_lut(colour)
         self._mask = mask
+        # Outside this box the overlay is fully transparent, so painting skips it: drawing the
+        # whole 24 MP overlay scaled costs ~2.5 ms on every repaint, for a mask of a few
+        # hundred pixels. It only grows (an erased area stays inside), so it is never too small.
+        self.drawn: QRect = QRect()
         if mask.any():
             self.refresh((0, 0, w, h))
 
     def set_mask(self, mask: np.ndarray) -> None:
         self._mask = mask
+        self.drawn = QRect()
         self.refresh((0, 0, mask.shape[1], mask.shape[0]))
 
     def set_colour(self, colour: QColor) -> None:
@@ -107,6 +112,9 @@ class MaskOverlay(QGraphicsItem):
             self._pixels[y0:y1, x0:x1] = cv2.LUT(region, self._lut_i32).view(np.uint32)
         else:
             np.take(self._lut, region, out=self._pixels[y0:y1, x0:x1])
+        bx, by, bw, bh = cv2.boundingRect(region.view(np.uint8))   # its non-zero pixels
+        if bw and bh:
+            self.drawn = self.drawn.united(QRect(x0 + bx, y0 + by, bw, bh))
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     @property
@@ -121,7 +129,7 @@ class MaskOverlay(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        exposed = option.exposedRect.toAlignedRect().intersected(self._image.rect())
+        exposed = option.exposedRect.toAlignedRect().intersected(self.drawn)
         if not exposed.isEmpty():
             painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -190,3 +190,29 @@ def test_a_stroke_copies_only_the_tiles_it_paints_and_undo_is_exact(window):
     assert np.array_equal(window.doc.mask, mask)
     window.undo.redo()
     assert np.array_equal(window.doc.mask, after)
+
+
+def test_overlay_paints_only_where_the_mask_was_and_still_shows_it(window):
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    overlay = window.canvas.overlay
+    assert overlay.drawn.isEmpty()
+    window.doc.fill_rect((20, 20, 60, 50))
+    window.doc.fill_rect((200, 150, 210, 160))
+    # The box that painting keeps to holds both rectangles and little else.
+    assert overlay.drawn == QRect(20, 20, 190, 140)
+    window.canvas.set_overlay(QColor(0, 255, 0), 1.0)
+    h, w = window.doc.shape
+    shot = QImage(w, h, QImage.Format.Format_ARGB32)
+    painter = QPainter(shot)
+    window.canvas.scene().render(painter, window.canvas.scene().sceneRect(), QRectF(0, 0, w, h))
+    painter.end()
+    assert QColor(shot.pixel(30, 30)).getRgb()[:3] == (0, 255, 0)      # the mask is drawn
+    assert QColor(shot.pixel(205, 155)).getRgb()[:3] == (0, 255, 0)
+    assert QColor(shot.pixel(100, 30)).green() < 255                    # the photo is not
+    # Loading a new mask starts the box afresh, from the mask's own pixels.
+    mask = np.zeros((h, w), np.uint8)
+    mask[5:8, 6:9] = 255
+    window.canvas.overlay.set_mask(mask)
+    assert overlay.drawn == QRect(6, 5, 3, 3)
