@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas(blank, self.undo, self)
         self.doc = None                    # the blank canvas is not a document
         self.setCentralWidget(self.canvas)
-        self.layers_model = LayersModel(blank, self.edit_layer)
+        self.layers_model = LayersModel(blank, self.edit_layer, self.move_layer)
 
         self.worker = Worker()
         self.worker.progress.connect(self._on_progress)
@@ -232,6 +232,10 @@ class MainWindow(QMainWindow):
         self.act_tint = a("&Tint Logo…", self.tint_logo_dialog)
         self.act_untint = a("Remove Tin&t", self.remove_tint)
         self.act_solo = a("&Solo Selected Layer", self.solo_selected, "Alt+S")
+        self.act_raise = a("Bring Layer &Forward", lambda: self.move_selected(-1), "Ctrl+]",
+                           "layer-up", tip="Move the selected layer up the stack")
+        self.act_lower = a("Send Layer &Backward", lambda: self.move_selected(1), "Ctrl+[",
+                           "layer-down", tip="Move the selected layer down the stack")
         self.act_about = a("&About Layerlift", self.about)
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
 
@@ -266,6 +270,8 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_decompose, self.act_cancel, self.act_recompose])
         m.addSeparator()
         m.addActions([self.act_replace_logo, self.act_tint, self.act_untint, self.act_solo])
+        m.addSeparator()
+        m.addActions([self.act_raise, self.act_lower])
         m = bar.addMenu("&Help")
         m.addActions([self.act_shortcuts, self.act_about])
         self._rebuild_recent_menu()
@@ -315,6 +321,14 @@ class MainWindow(QMainWindow):
                                          | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.layers_view.selectionModel().currentChanged.connect(
             lambda _c, _p: self._sync_opacity_slider())
+        self.layers_view.selectionModel().currentChanged.connect(self._update_actions)
+        # Drag a row to reorder; the model turns the drop into move_layer (one undo step).
+        self.layers_view.setDragEnabled(True)
+        self.layers_view.setAcceptDrops(True)
+        self.layers_view.setDropIndicatorShown(True)
+        self.layers_view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.layers_view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.layers_view.setDragDropOverwriteMode(False)
         box.addWidget(self.layers_view)
         row = QHBoxLayout()
         row.addWidget(QLabel("Opacity"))
@@ -328,6 +342,10 @@ class MainWindow(QMainWindow):
         solo.setDefaultAction(self.act_solo)
         solo.setText("Solo")
         row.addWidget(solo)
+        for action in (self.act_raise, self.act_lower):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            row.addWidget(button)
         box.addLayout(row)
         self.cycle_label = QLabel("")
         self.cycle_label.setObjectName("cycle")
@@ -552,6 +570,9 @@ class MainWindow(QMainWindow):
         self.act_recompose.setEnabled(has_logo and not busy)
         for action in (self.act_replace_logo, self.act_tint, self.act_untint):
             action.setEnabled(has_logo)
+        row = self.selected_row() if has_doc else None
+        self.act_raise.setEnabled(row is not None and row > 0)
+        self.act_lower.setEnabled(row is not None and row < len(self.doc.layers) - 1)
         self.act_cancel.setEnabled(busy)
 
     def open_path(self, path: str) -> bool:
@@ -661,6 +682,27 @@ class MainWindow(QMainWindow):
             text = {"visible": "Visibility", "name": "Rename layer",
                     "opacity": "Layer opacity"}.get(key, "Edit layer")
         self.undo.push(LayerChange(self.doc, text, row, before))
+
+    def move_layer(self, row: int, to: int) -> None:
+        """Move a layer to index `to` of the stack (0 is the top), as one undo step."""
+        if self.doc is None:
+            return
+        count = len(self.doc.layers)
+        if not (0 <= row < count and 0 <= to < count) or row == to:
+            return
+        before = list(self.doc.layers)
+        layers = list(before)
+        layer = layers.pop(row)
+        layers.insert(to, layer)
+        self.doc.set_layers(layers)
+        self.undo.push(StackChange(self.doc, f"Move layer {layer.name}", before, self.doc.meta))
+        self.layers_view.setCurrentIndex(self.layers_model.index(to))
+
+    def move_selected(self, step: int) -> None:
+        """Bring the selected layer forward (step -1) or send it backward (+1)."""
+        row = self.selected_row()
+        if row is not None:
+            self.move_layer(row, row + step)
 
     def selected_row(self) -> int | None:
         index = self.layers_view.currentIndex()

@@ -23,6 +23,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+R", "Recompose the (edited) logo onto the object"),
     ("Ctrl+Shift+L", "Replace the logo (PNG, JPEG, SVG)"),
     ("Alt+S", "Solo the selected layer (again: back to what was shown)"),
+    ("Ctrl+] / Ctrl+[", "Bring the selected layer forward / send it backward (or drag it)"),
     ("Ctrl+Z / Ctrl+Shift+Z, Ctrl+Y", "Undo / redo"),
     ("Ctrl+O / Ctrl+Shift+O", "Open a photo / a project"),
     ("Ctrl+S / Ctrl+Shift+S", "Save the project (.ora) / save as"),

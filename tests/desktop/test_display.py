@@ -47,3 +47,21 @@ def test_the_cache_stays_bounded():
         display.display_for(array)
     assert len(display._cache) == display.CACHE_SIZE
     assert display.display_for(kept[-1]) is display._cache[id(kept[-1])][1]
+
+
+@pytest.mark.parametrize("alpha", [255, 128])
+def test_a_layer_thumbnail_comes_from_its_display_copy_in_rgba(alpha):
+    from desktop.document import Layer
+    from desktop.layers_model import THUMB, thumbnail
+
+    h, w = 1600, 2400                     # big enough to have halved display copies
+    pixels = np.zeros((h, w, 4), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2] = 200, 100, 30     # orange
+    pixels[:, w // 2:, :3] = (20, 40, 220)                             # right half blue
+    pixels[..., 3] = alpha
+    thumb = thumbnail(Layer("Object", "object", rgba=pixels), (h, w))
+    assert thumb.shape == (THUMB * h // w, THUMB, 4)
+    # Colours in RGBA order and not premultiplied, whatever the display copy's format.
+    assert np.abs(thumb[10, 5].astype(int) - (200, 100, 30, alpha)).max() <= 2
+    assert np.abs(thumb[10, -5].astype(int) - (20, 40, 220, alpha)).max() <= 2
+    assert len(display.display_for(pixels).levels) > 1

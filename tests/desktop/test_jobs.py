@@ -240,3 +240,62 @@ def test_engine_warnings_and_memory_fallback_reach_the_user(window, qtbot, test_
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
     assert window.notes_label.text() == ""
     assert "out of GPU memory" not in window.statusBar().currentMessage()
+
+
+def test_layers_reorder_by_action_and_by_drag_with_undo_and_survive_a_project(decomposed,
+                                                                              tmp_path, qtbot):
+    from PySide6.QtCore import QModelIndex, QPoint, QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.project import open_project
+
+    w = decomposed
+
+    def kinds():
+        return [layer.kind for layer in w.doc.layers]
+
+    def canvas_order():       # the canvas's items, top first by their z value
+        pairs = zip(w.canvas._items, w.canvas._item_layers, strict=True)
+        return [layer.kind for _, layer in sorted(pairs, key=lambda p: -p[0].zValue())]
+
+    w.layers_view.setCurrentIndex(w.layers_model.index(0))
+    assert not w.act_raise.isEnabled() and w.act_lower.isEnabled()      # the top layer
+    w.act_lower.trigger()
+    assert kinds() == ["object", "logo", "original"] == canvas_order()
+    assert w.selected_row() == 1 and w.act_raise.isEnabled()
+    # Dragging the bottom row into the gap above the first row: the model hands the move
+    # to the window and never removes a row itself (the drop reports False to the view).
+    model = w.layers_model
+    assert not model.dropMimeData(model.mimeData([model.index(2)]), Qt.DropAction.MoveAction,
+                                  0, 0, QModelIndex())
+    assert kinds() == ["original", "object", "logo"] == canvas_order()
+    # Into the gap below the last row (row -1): the top layer goes to the bottom.
+    model.dropMimeData(model.mimeData([model.index(0)]), Qt.DropAction.MoveAction, -1, 0,
+                       QModelIndex())
+    assert kinds() == ["object", "logo", "original"]
+    assert w.undo.undoText() == "Move layer Original"
+    # Through the view, as a drop event at the top edge of the first row: the view works out
+    # the gap, the model the move.
+    view = w.layers_view
+    top = view.visualRect(model.index(0)).topLeft() + QPoint(10, 2)
+    data = model.mimeData([model.index(2)])
+    buttons, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    for event in (QDragEnterEvent(top, Qt.DropAction.MoveAction, data, buttons, none),
+                  QDragMoveEvent(top, Qt.DropAction.MoveAction, data, buttons, none),
+                  QDropEvent(QPointF(top), Qt.DropAction.MoveAction, data, buttons, none)):
+        QApplication.sendEvent(view.viewport(), event)
+    assert kinds() == ["original", "object", "logo"]
+    w.undo.undo()
+    assert kinds() == ["object", "logo", "original"]
+    path = tmp_path / "order.ora"
+    assert w.save_project(str(path)), w.last_error
+    assert [layer.kind for layer in open_project(path)[0].layers] == kinds()
+    for _ in range(3):
+        w.undo.undo()
+    assert kinds() == ["logo", "object", "original"] == canvas_order()
+    # Recompose after a move still finds the logo and object by kind.
+    w.undo.redo()
+    assert kinds() == ["object", "logo", "original"]
+    assert run(w, qtbot, w.recompose, "compose") == "ok", w.last_error
+    assert kinds() == ["recomposed", "object", "logo", "original"]
