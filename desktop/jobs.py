@@ -91,19 +91,22 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
 
 
 def private_request(request: Any) -> Any:
-    """The request with its own contiguous copy of a decompose image handed over as a view
-    (see `decompose_job`); run on the worker thread, before the engine."""
-    image = getattr(request, "image", None)
-    if isinstance(image, np.ndarray) and not image.flags.c_contiguous:
-        return replace(request, image=np.ascontiguousarray(image))
+    """The request with its own contiguous copy of a photo or object window handed over as a
+    view (see `decompose_job`, `compose_job`); run on the worker thread, before the engine."""
+    for name in ("image", "object"):
+        pixels = getattr(request, name, None)
+        if isinstance(pixels, np.ndarray) and not pixels.flags.c_contiguous:
+            return replace(request, **{name: np.ascontiguousarray(pixels)})
     return request
 
 
 def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
                 **options: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
     """The request for the window around the logo's quad, and the paste-back function
-    (returns the full-size recomposed RGBA). Only the window is copied on the caller's
-    thread; the full-size copy happens in `finish`, on the worker's."""
+    (returns the full-size recomposed RGBA). Nothing is copied on the caller's thread: the
+    object's window goes as a view (layer pixels are never written in place; the worker
+    copies it, `private_request`), and the full-size copy happens in `finish`, on the
+    worker's thread too."""
     from inference.contract import ComposeRequest
 
     h, w = object_rgba.shape[:2]
@@ -111,7 +114,7 @@ def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
     if box is None:       # the logo was moved off the photo: compose the whole photo
         box = (0, 0, w, h)
     x0, y0, x1, y1 = engine_window(box, (h, w))
-    request = ComposeRequest(object=np.ascontiguousarray(object_rgba[y0:y1, x0:x1, :3]),
+    request = ComposeRequest(object=object_rgba[y0:y1, x0:x1, :3],
                              logo_asset=asset, quad=np.asarray(quad, np.float64) - [x0, y0],
                              **options)
 

@@ -91,11 +91,11 @@ class _Runner(QObject):
                     raise Cancelled("cancelled")
                 from desktop.jobs import private_request
                 from inference import api  # the registry; heavy engines load on first use
+                request = private_request(job.request)
                 if job.kind == "decompose":
-                    result = api.decompose(private_request(job.request), on_progress,
-                                           job.cancel)
+                    result = api.decompose(request, on_progress, job.cancel)
                 else:
-                    result = api.compose(job.request, on_progress, job.cancel)
+                    result = api.compose(request, on_progress, job.cancel)
                 if job.finish is not None:
                     result = job.finish(result)
                 if job.cancel.is_set():     # cancelled after the last check: drop the result

@@ -55,9 +55,15 @@ def test_window_compose_equals_full_photo():
     quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
     full = compose(ComposeRequest(photo, logo_asset=asset, quad=quad))
     from desktop.document import rgb_to_rgba
-    request, finish = compose_job(rgb_to_rgba(photo), asset, quad)
-    out = finish(compose(request))
+    object_rgba = rgb_to_rgba(photo)
+    request, finish = compose_job(object_rgba, asset, quad)
+    assert np.shares_memory(request.object, object_rgba)  # a view: no copy on the GUI thread
+    private = private_request(request)
+    assert private.object.flags.c_contiguous and not np.shares_memory(private.object,
+                                                                      object_rgba)
+    out = finish(compose(private))
     assert np.abs(out[..., :3].astype(int) - full).max() <= 1
+    assert not np.shares_memory(out, object_rgba)
 
 
 def test_engine_window_is_clipped_and_has_context():
