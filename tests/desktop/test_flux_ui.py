@@ -10,9 +10,6 @@ import pytest
 
 from tests.desktop.test_jobs import mark_logo, run
 
-# Expected here: the tiny model runs on the CPU.
-pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
-
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
