@@ -8,6 +8,7 @@ document, so a cancelled or failed run leaves the document as it was.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QColorDialog,
     QComboBox,
     QDockWidget,
@@ -63,6 +65,7 @@ from desktop.document import (
     layers_from_decomposition,
     rgb_to_rgba,
 )
+from desktop.file_writes import FileWrite, FileWrites
 from desktop.history import LayerChange, MaskEdit, StackChange
 from desktop.layers_model import LayersModel, OpacityRole
 from desktop.resources import resource_path
@@ -98,6 +101,7 @@ def _same(a: object, b: object) -> bool:
 
 class MainWindow(QMainWindow):
     job_done = Signal(str, str)           # kind, outcome: "ok" / "cancelled" / "failed"
+    file_written = Signal(str, str, str)  # "Save" / "Export", path, error ("" if written)
     ask_before_close = True               # tests turn the "unsaved changes" question off
 
     def __init__(self, settings: Settings | None = None,
@@ -129,6 +133,8 @@ class MainWindow(QMainWindow):
         self.worker.finished.connect(self._on_job_finished)
         self.worker.failed.connect(self._on_job_failed)
         self.worker.cancelled.connect(self._on_job_cancelled)
+        self.files = FileWrites()
+        self.files.ended.connect(self._file_write_ended)
 
         self._build_actions()
         self._build_menus()
@@ -449,6 +455,11 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setFixedWidth(260)
         self.progress.hide()
+        self.file_progress = QProgressBar()       # a save or export being written
+        self.file_progress.setFixedWidth(200)
+        self.file_progress.setRange(0, 0)
+        self.file_progress.hide()
+        bar.addPermanentWidget(self.file_progress)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_job)
         self.cancel_button.hide()
@@ -939,16 +950,65 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ files out
     def export(self, path: str, kind: str) -> bool:
+        """Start writing an export in the background. False if it cannot start (no document,
+        a write still running, the input photo as the target); how it ended comes as a
+        status message or an error dialog (`file_written`)."""
+        from desktop.project import export
+        return self._start_write("Export", path, lambda doc: export(doc, path, kind))
+
+    def _start_write(self, what: str, path: str, write: Callable[[Document], None]) -> bool:
         if self.doc is None:
             return False
-        try:
-            from desktop.project import export
-            export(self.doc, path, kind)
-        except (LayerliftError, OSError, ValueError) as exc:
-            self.show_error("Export failed", str(exc))
+        if self.files.busy():
+            self.statusBar().showMessage(
+                f"Still writing {Path(self.files.current.path).name}: try again when it is "
+                f"done", 5000)
             return False
-        self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+        from desktop.project import check_target, snapshot
+        doc = snapshot(self.doc)          # the user may keep editing while it is written
+        try:
+            check_target(doc, path)
+        except (LayerliftError, OSError, ValueError) as exc:
+            self.show_error(f"{what} failed", str(exc))
+            return False
+        self.files.start(FileWrite(what, path, self._edit_state()), lambda: write(doc))
+        verb = "Saving" if what == "Save" else "Exporting"
+        self.file_progress.setFormat(f"{verb} {Path(path).name}…")
+        self.file_progress.setToolTip(f"{verb} {path}")
+        self.file_progress.show()
         return True
+
+    def _file_write_ended(self, write: FileWrite) -> None:
+        if write.reported:                # finish_file_writes got there first
+            return
+        write.reported = True
+        self.file_progress.hide()
+        if write.error:
+            self.show_error(f"{write.what} failed", write.error)
+        elif write.what == "Save":
+            self.project_path = write.path
+            if self._edit_state() == write.state:    # no edit since the snapshot
+                self.undo.setClean()
+            self.settings.add_recent(write.path)
+            self._rebuild_recent_menu()
+            self.statusBar().showMessage(f"Saved {Path(write.path).name}", 4000)
+        else:
+            self.statusBar().showMessage(f"Exported {Path(write.path).name}", 5000)
+        self.file_written.emit(write.what, write.path, write.error or "")
+
+    def finish_file_writes(self) -> bool:
+        """Wait for the save or export being written, if any, and report how it ended.
+        False if it failed (the error dialog is up); True otherwise, or if none was left."""
+        write = self.files.current
+        if write is None or write.reported:
+            return True
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.files.wait()
+        finally:
+            QApplication.restoreOverrideCursor()
+        self._file_write_ended(write)
+        return not write.error
 
     def export_dialog(self, kind: str) -> None:
         if self.doc is None:
@@ -969,20 +1029,11 @@ class MainWindow(QMainWindow):
             self.export(path, kind)
 
     def save_project(self, path: str) -> bool:
-        if self.doc is None:
-            return False
-        try:
-            from desktop.project import save_project
-            save_project(self.doc, path, asdict(self.settings))
-        except (LayerliftError, OSError, ValueError) as exc:
-            self.show_error("Save failed", str(exc))
-            return False
-        self.project_path = path
-        self.undo.setClean()
-        self.settings.add_recent(path)
-        self._rebuild_recent_menu()
-        self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)
-        return True
+        """Start writing the project in the background (see `export`). Once written, the
+        document counts as saved unless it was edited meanwhile."""
+        from desktop.project import save_project
+        settings = asdict(self.settings)
+        return self._start_write("Save", path, lambda doc: save_project(doc, path, settings))
 
     def save_project_action(self) -> None:
         if self.project_path:
@@ -1052,11 +1103,14 @@ class MainWindow(QMainWindow):
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
             self.save_project_action()
+            self.finish_file_writes()
             return self.undo.isClean()          # saved (not cancelled in the file dialog)
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._may_close():
+        # A save or export still being written finishes first; if it failed, the window
+        # stays open with the error, so nothing the user asked to keep is lost.
+        if not self.finish_file_writes() or not self._may_close():
             event.ignore()
             return
         self.settings.window_geometry = bytes(self.saveGeometry().toHex()).decode()

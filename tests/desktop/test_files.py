@@ -27,6 +27,7 @@ def test_export_psd_and_read_back(decomposed, tmp_path):
     w = decomposed
     path = tmp_path / "out.psd"
     assert w.export(str(path), "psd"), w.last_error
+    assert w.finish_file_writes(), w.last_error
     psd = PSDImage.open(path)
     names = [layer.name for layer in psd]
     assert names == ["Original", "Object", "Logo"]           # psd-tools lists bottom first
@@ -39,6 +40,7 @@ def test_export_ora_reads_back_the_same_layers(decomposed, tmp_path):
     w = decomposed
     path = tmp_path / "out.ora"
     assert w.export(str(path), "ora")
+    assert w.finish_file_writes(), w.last_error
     layers, _extra = read_ora(path)
     assert [layer.name for layer in layers] == ["Logo", "Object", "Original"]
     assert (layers[1].rgba == w.doc.layers[1].rgba).all()
@@ -52,12 +54,15 @@ def test_export_png_folder_and_flattened(decomposed, tmp_path):
     from inference.imageio import load_image
     w = decomposed
     assert w.export(str(tmp_path / "layers"), "png-folder")
+    assert w.finish_file_writes(), w.last_error
     assert {"logo.png", "object.png", "original.png", "manifest.json"} <= set(
         os.listdir(tmp_path / "layers"))
     assert w.export(str(tmp_path / "flat.png"), "flat")
+    assert w.finish_file_writes(), w.last_error
     flat = load_image(tmp_path / "flat.png")
     assert np.abs(flat.astype(int) - w.doc.composite()).max() <= 1
     assert w.export(str(tmp_path / "flat.jpg"), "flat")
+    assert w.finish_file_writes(), w.last_error
     assert load_image(tmp_path / "flat.jpg").shape == flat.shape
 
 
@@ -80,6 +85,7 @@ def test_save_and_open_project_round_trip(decomposed, tmp_path, qtbot):
     w.settings.seed = 77
     path = tmp_path / "proj.ora"
     assert w.save_project(str(path)), w.last_error
+    assert w.finish_file_writes(), w.last_error
     assert w.undo.isClean()
 
     other = MainWindow(Settings(), autosave_seconds=3600)
@@ -266,3 +272,86 @@ def test_a_failed_autosave_is_tried_again_without_a_new_edit(window, qtbot, monk
     retry.join(30)
     assert window.autosaver.path.exists() and len(calls) == 2
     assert window.autosaver.save_if_changed() is None      # saved now: nothing more to do
+
+
+@pytest.fixture
+def gated_save(monkeypatch):
+    """Project saves that wait for `gate` before writing: a slow disk, on demand."""
+    import threading
+
+    from desktop import project
+    gate = threading.Event()
+    real = project.save_project
+
+    def slow_save(*args, **kwargs):
+        assert gate.wait(30)
+        real(*args, **kwargs)
+    monkeypatch.setattr(project, "save_project", slow_save)
+    return gate
+
+
+def test_a_save_is_written_in_the_background_from_a_snapshot(decomposed, tmp_path, qtbot,
+                                                             gated_save):
+    w = decomposed
+    path = tmp_path / "slow.ora"
+    assert w.save_project(str(path))
+    assert w.files.busy() and w.file_progress.isVisible()
+    assert "slow.ora" in w.file_progress.format()
+    # The window keeps working: events run and the user edits the mask meanwhile.
+    qtbot.wait(50)
+    w.doc.fill_rect((0, 0, 10, 10))
+    w._edits += 1                       # (what the window's document listener counts)
+    assert not w.save_project(str(tmp_path / "second.ora"))        # one write at a time
+    assert "Still writing slow.ora" in w.statusBar().currentMessage()
+    with qtbot.waitSignal(w.file_written, timeout=30000) as ended:
+        gated_save.set()
+    assert ended.args == ["Save", str(path), ""]
+    assert not w.file_progress.isVisible()
+    # Written as it was when saved; edited since, so the document is not clean.
+    doc, _settings = open_project(path)
+    assert not doc.mask[:10, :10].any() and w.doc.mask[:10, :10].all()
+    assert not w.undo.isClean() and w.project_path == str(path)
+    assert not (tmp_path / "second.ora").exists()
+
+
+def test_closing_waits_for_a_save_being_written(decomposed, tmp_path, gated_save):
+    import threading
+    w = decomposed
+    path = tmp_path / "at-close.ora"
+    assert w.save_project(str(path))
+    threading.Timer(0.3, gated_save.set).start()
+    assert w.close()
+    assert path.exists() and w.undo.isClean()
+
+
+def test_a_failed_write_is_an_error_and_leaves_the_document_unsaved(decomposed, tmp_path,
+                                                                    qtbot, monkeypatch):
+    from desktop import project
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError("No space left on device")
+    monkeypatch.setattr(project, "export", full_disk)
+    w = decomposed
+    with qtbot.waitSignal(w.file_written, timeout=30000) as ended:
+        assert w.export(str(tmp_path / "x.psd"), "psd")
+    assert ended.args[2] == "No space left on device" == w.last_error
+    assert not (tmp_path / "x.psd").exists() and not w.files.busy()
+    assert w.finish_file_writes()           # already reported: nothing left to wait for
+
+
+def test_a_save_failing_while_closing_keeps_the_window_open(decomposed, tmp_path, monkeypatch):
+    import threading
+
+    from desktop import project
+    gate = threading.Event()
+
+    def failing_save(*_args, **_kwargs):
+        assert gate.wait(30)
+        raise OSError("the disk went away")
+    monkeypatch.setattr(project, "save_project", failing_save)
+    w = decomposed
+    assert w.save_project(str(tmp_path / "lost.ora"))
+    threading.Timer(0.3, gate.set).start()
+    assert not w.close()                    # the user sees the error, the work is still here
+    assert w.isVisible() and w.last_error == "the disk went away" and not w.undo.isClean()
+    assert w.close()                        # reported once: closing again is the user's call

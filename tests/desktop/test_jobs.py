@@ -290,6 +290,7 @@ def test_layers_reorder_by_action_and_by_drag_with_undo_and_survive_a_project(de
     assert kinds() == ["object", "logo", "original"]
     path = tmp_path / "order.ora"
     assert w.save_project(str(path)), w.last_error
+    assert w.finish_file_writes(), w.last_error
     assert [layer.kind for layer in open_project(path)[0].layers] == kinds()
     for _ in range(3):
         w.undo.undo()

@@ -143,6 +143,7 @@ def test_project_and_autosave_keep_the_ink(decomposed, tmp_path):
     ink = w.doc.layer("logo").ink
     path = tmp_path / "proj.ora"
     assert w.save_project(str(path)), w.last_error
+    assert w.finish_file_writes(), w.last_error
     doc, _settings = open_project(path)
     assert (doc.layer("logo").ink == ink).all()
     assert (doc.layer("logo").asset == w.doc.layer("logo").asset).all()
@@ -158,6 +159,7 @@ def test_a_project_saved_before_the_ink_still_opens(decomposed, tmp_path):
     w = decomposed
     path = tmp_path / "old.ora"
     assert w.save_project(str(path)), w.last_error
+    assert w.finish_file_writes(), w.last_error
     layers, extra = read_ora(path)
     project = json.loads(extra["project.json"])
     for entry in project["layers"]:
