@@ -30,9 +30,11 @@ from inference.imageio import (
     MAX_PIXELS,
     PathLike,
     atomic_dir,
+    atomic_file,
     atomic_write_bytes,
     encode_png,
     load_rgba,
+    write_png,
 )
 from inference.layers import logo_asset
 
@@ -124,6 +126,13 @@ def psd_bytes(layers: Sequence[ExportLayer], merged: np.ndarray | None = None) -
     """A PSD in RGBA mode (so transparency is real, not a layer mask), merged image included.
 
     `merged` is flatten(layers) when the caller has it already."""
+    buf = io.BytesIO()
+    _psd_image(layers, merged).save(buf)
+    return buf.getvalue()
+
+
+def _psd_image(layers: Sequence[ExportLayer], merged: np.ndarray | None = None):
+    """The psd-tools PSDImage of `psd_bytes`, ready to save."""
     from psd_tools import PSDImage  # ~0.2 s to import; only needed here
     from psd_tools.api.layers import PixelLayer
 
@@ -143,9 +152,7 @@ def psd_bytes(layers: Sequence[ExportLayer], merged: np.ndarray | None = None) -
         pixel.visible = bool(layer.visible)
         pixel.opacity = int(round(layer.opacity * 255))
     _use_merged_image(psd, flatten(layers) if merged is None else merged)
-    buf = io.BytesIO()
-    psd.save(buf)
-    return buf.getvalue()
+    return psd
 
 
 def _use_merged_image(psd, rgb: np.ndarray) -> None:
@@ -175,7 +182,9 @@ def _use_merged_image(psd, rgb: np.ndarray) -> None:
 
 def write_psd(path: PathLike, layers: Sequence[ExportLayer]) -> None:
     """Photoshop file with one pixel layer per ExportLayer (top first), written atomically."""
-    atomic_write_bytes(path, psd_bytes(layers))
+    psd = _psd_image(layers)
+    with atomic_file(path) as f:
+        psd.save(f)
 
 
 # ---------------------------------------------------------------- OpenRaster
@@ -218,11 +227,18 @@ def _layer_file_names(layers: Sequence[ExportLayer]) -> list[str]:
 
 
 def _layer_png(layer: ExportLayer) -> bytes:
-    """A layer as PNG bytes; a fully opaque layer as RGB (smaller, read as opaque by all).
+    """A layer as PNG bytes (see `_write_layer_png`)."""
+    buf = io.BytesIO()
+    _write_layer_png(buf, layer)
+    return buf.getvalue()
+
+
+def _write_layer_png(stream, layer: ExportLayer) -> None:
+    """A layer as PNG; a fully opaque layer as RGB (smaller, read as opaque by all).
 
     Compression level 1: photos barely compress further, and level 6 is 4-5x slower."""
     opaque = bool((layer.rgba[..., 3] == 255).all())
-    return encode_png(layer.rgba[..., :3] if opaque else layer.rgba, PNG_LEVEL)
+    write_png(stream, layer.rgba[..., :3] if opaque else layer.rgba, PNG_LEVEL)
 
 
 def _layer_pngs(layers: Sequence[ExportLayer]) -> list[bytes]:
@@ -234,11 +250,25 @@ def ora_bytes(layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = No
               merged_png: bytes | None = None) -> bytes:
     """OpenRaster zip bytes. `pngs` (the layers encoded by _layer_pngs), `merged`
     (flatten(layers)) and `merged_png` (it encoded) may be given when already computed."""
+    buf = io.BytesIO()
+    _write_ora(buf, layers, extra, pngs, merged, merged_png)
+    return buf.getvalue()
+
+
+def write_ora(path: PathLike, layers: Sequence[ExportLayer],
+              extra: dict[str, bytes] | None = None) -> None:
+    """OpenRaster file (top layer first in stack.xml); `extra` files go under "layerlift/".
+    Each PNG is encoded straight into the file, never held whole in memory."""
+    _check_layers(layers)
+    with atomic_file(path) as f:
+        _write_ora(f, layers, extra)
+
+
+def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None,
+               pngs: Sequence[bytes] | None = None, merged: np.ndarray | None = None,
+               merged_png: bytes | None = None) -> None:
     h, w = _check_layers(layers)
-    pngs = _layer_pngs(layers) if pngs is None else pngs
     merged = flatten(layers) if merged is None else merged
-    if merged_png is None:
-        merged_png = encode_png(merged, PNG_LEVEL)
     image = ET.Element("image", {"version": "0.0.3", "w": str(w), "h": str(h)})
     stack = ET.SubElement(image, "stack")
     files = _layer_file_names(layers)
@@ -250,26 +280,26 @@ def ora_bytes(layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = No
             "composite-op": "svg:src-over",
         })
     stack_xml = ET.tostring(image, encoding="utf-8", xml_declaration=True)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as z:
         # The spec: "mimetype" first, stored (not compressed), so tools can sniff the type.
         z.writestr(zipfile.ZipInfo("mimetype"), ORA_MIMETYPE, compress_type=zipfile.ZIP_STORED)
         z.writestr("stack.xml", stack_xml)
-        for png, name in zip(pngs, files, strict=True):
-            # PNG is already compressed; deflating it again only costs time.
-            z.writestr(f"data/{name}", png, compress_type=zipfile.ZIP_STORED)
-        z.writestr("mergedimage.png", merged_png, compress_type=zipfile.ZIP_STORED)
+        # PNG is already compressed, so it is stored: deflating it again only costs time.
+        for i, (layer, name) in enumerate(zip(layers, files, strict=True)):
+            if pngs is not None:
+                z.writestr(f"data/{name}", pngs[i], compress_type=zipfile.ZIP_STORED)
+            else:
+                with z.open(zipfile.ZipInfo(f"data/{name}"), "w") as entry:
+                    _write_layer_png(entry, layer)
+        if merged_png is not None:
+            z.writestr("mergedimage.png", merged_png, compress_type=zipfile.ZIP_STORED)
+        else:
+            with z.open(zipfile.ZipInfo("mergedimage.png"), "w") as entry:
+                write_png(entry, merged, PNG_LEVEL)
         z.writestr("Thumbnails/thumbnail.png", encode_png(_thumbnail(merged)),
                    compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
             z.writestr(EXTRA_FOLDER + _check_extra_name(name), data)
-    return buf.getvalue()
-
-
-def write_ora(path: PathLike, layers: Sequence[ExportLayer],
-              extra: dict[str, bytes] | None = None) -> None:
-    """OpenRaster file (top layer first in stack.xml); `extra` files go under "layerlift/"."""
-    atomic_write_bytes(path, ora_bytes(layers, extra))
 
 
 def read_ora(path: PathLike) -> tuple[list[ExportLayer], dict[str, bytes]]:

@@ -36,6 +36,7 @@ import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -364,26 +365,29 @@ def check_not_protected(path: PathLike, protect: Iterable[PathLike] = ()) -> Non
             raise InputError(f"refusing to overwrite the input file {p}")
 
 
-def atomic_write_bytes(path: PathLike, data: bytes, protect: Iterable[PathLike] = ()) -> None:
-    """Write `data` to `path` all at once: a temp file in the same folder, fsync, rename.
+@contextlib.contextmanager
+def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through: a temp file in the same folder, fsynced and
+    renamed over `path` when the block ends without an exception, deleted otherwise.
 
     Readers see the old file or the new one, never a partial one. Raises InputError when the
     folder is missing or not writable, or when `path` is one of the `protect`ed files.
+    Writing straight to the file (rather than building bytes first) keeps large writes out of
+    in-memory buffers, which hold the GIL while they grow.
     """
     path = Path(path)
     check_not_protected(path, protect)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
-    folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, _existing_mode(path, 0o666 & ~_UMASK))
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -397,17 +401,28 @@ def atomic_write_bytes(path: PathLike, data: bytes, protect: Iterable[PathLike] 
         raise
 
 
-def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
-    """HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) uint8 array as PNG bytes."""
+def atomic_write_bytes(path: PathLike, data: bytes, protect: Iterable[PathLike] = ()) -> None:
+    """Write `data` to `path` all at once (see `atomic_file`)."""
+    with atomic_file(path, protect) as f:
+        f.write(data)
+
+
+def write_png(stream: BinaryIO, array: np.ndarray, compress_level: int = 6) -> None:
+    """Write an HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA) uint8 array to `stream` as PNG."""
     a = np.asarray(array)
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
         raise ValueError(f"PNG needs an HxW, HxWx3 or HxWx4 uint8 array, got {a.dtype} {a.shape}")
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[a.ndim if a.ndim == 2 else a.shape[2]]
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a), mode).save(buf, "PNG",
+    Image.fromarray(np.ascontiguousarray(a), mode).save(stream, "PNG",
                                                         compress_level=compress_level)
+
+
+def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
+    """The array as PNG bytes (see `write_png`)."""
+    buf = io.BytesIO()
+    write_png(buf, array, compress_level)
     return buf.getvalue()
 
 

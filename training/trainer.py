@@ -97,6 +97,9 @@ def train(config: TrainConfig, pipe=None, resume: str | Path | None = None,
     folders = find_sample_folders(config.data) if config.data else []
     source = DataSource(folders, config.resolution, config.seed, config.stream, config.augment)
 
+    if pipe is None:   # a bad --model is the one error line, before any device warning
+        from inference.engines.flux.loading import resolve_model
+        resolve_model(config.model)
     # the engine's device choice (checked, cuda > mps > cpu), so both agree
     device = torch.device(memory.pick_device(config.device))
     use_bf16 = config.mixed_precision == "bf16" or (

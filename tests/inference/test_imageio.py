@@ -453,3 +453,42 @@ def test_damaged_files_load_or_raise_input_error(tmp_path_factory, fmt, cuts, ke
         assert "\n" not in str(e)
     else:
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+
+
+def test_atomic_file_leaves_the_old_file_when_the_writer_fails(tmp_path):
+    from inference.imageio import atomic_file
+
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_file(path) as f:
+        f.write(b"new, half")
+        raise RuntimeError("encoder died")
+    assert path.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [path]
+    with atomic_file(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new" and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp_path,
+                                                                           monkeypatch):
+    from inference import export
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
+    layers = [export.ExportLayer("Logo", rgba), export.ExportLayer("Object", rgba | 255)]
+    path = tmp_path / "x.ora"
+    export.write_ora(path, layers, {"note.txt": b"hi"})
+    back, extra = export.read_ora(path)
+    (tmp_path / "mem.ora").write_bytes(export.ora_bytes(layers, {"note.txt": b"hi"}))
+    again, _ = export.read_ora(tmp_path / "mem.ora")
+    (tmp_path / "mem.ora").unlink()
+    assert extra == {"note.txt": b"hi"}
+    for a, b, c in zip(back, again, layers, strict=True):
+        assert a.name == b.name == c.name and (a.rgba == c.rgba).all() and (b.rgba == c.rgba).all()
+
+    def broken_png(*_args):
+        raise OSError("disk full")
+    monkeypatch.setattr(export, "_write_layer_png", broken_png)
+    with pytest.raises(InputError, match="disk full"):
+        export.write_ora(path, layers)
+    assert sorted(tmp_path.iterdir()) == [path] and export.read_ora(path)[1] == extra
