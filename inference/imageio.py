@@ -429,8 +429,8 @@ def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
 def save_png(path: PathLike, array: np.ndarray, protect: Iterable[PathLike] = (),
              compress_level: int = 6) -> None:
     """Write an HxW / HxWx3 / HxWx4 uint8 array (bool masks become 0/255) as PNG, atomically."""
-    check_not_protected(path, protect)
-    atomic_write_bytes(path, encode_png(array, compress_level), protect)
+    with atomic_file(path, protect) as f:      # encoded straight into the file
+        write_png(f, array, compress_level)
 
 
 def save_jpeg(path: PathLike, rgb: np.ndarray, quality: int = 95,
@@ -439,11 +439,9 @@ def save_jpeg(path: PathLike, rgb: np.ndarray, quality: int = 95,
     a = np.asarray(rgb)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
         raise ValueError(f"JPEG needs an HxWx3 uint8 array, got {a.dtype} {a.shape}")
-    check_not_protected(path, protect)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a), "RGB").save(
-        buf, "JPEG", quality=int(quality), subsampling=0 if quality >= 90 else 2)
-    atomic_write_bytes(path, buf.getvalue(), protect)
+    with atomic_file(path, protect) as f:
+        Image.fromarray(np.ascontiguousarray(a), "RGB").save(
+            f, "JPEG", quality=int(quality), subsampling=0 if quality >= 90 else 2)
 
 
 def save_image(path: PathLike, rgb: np.ndarray, protect: Iterable[PathLike] = ()) -> None:
