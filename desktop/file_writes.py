@@ -23,6 +23,7 @@ from inference.errors import LayerliftError
 class FileWrite:
     what: str                 # "Export" or "Save", for messages
     path: str
+    doc: object               # the document it was written from
     state: object             # the window's edit state when the snapshot was taken
     error: str | None = None  # None while writing; "" once written
     reported: bool = False    # the window has dealt with its end

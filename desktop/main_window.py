@@ -971,7 +971,8 @@ class MainWindow(QMainWindow):
         except (LayerliftError, OSError, ValueError) as exc:
             self.show_error(f"{what} failed", str(exc))
             return False
-        self.files.start(FileWrite(what, path, self._edit_state()), lambda: write(doc))
+        self.files.start(FileWrite(what, path, self.doc, self._edit_state()),
+                         lambda: write(doc))
         verb = "Saving" if what == "Save" else "Exporting"
         self.file_progress.setFormat(f"{verb} {Path(path).name}…")
         self.file_progress.setToolTip(f"{verb} {path}")
@@ -986,9 +987,10 @@ class MainWindow(QMainWindow):
         if write.error:
             self.show_error(f"{write.what} failed", write.error)
         elif write.what == "Save":
-            self.project_path = write.path
-            if self._edit_state() == write.state:    # no edit since the snapshot
-                self.undo.setClean()
+            if write.doc is self.doc:       # (not if another photo was opened meanwhile)
+                self.project_path = write.path
+                if self._edit_state() == write.state:    # no edit since the snapshot
+                    self.undo.setClean()
             self.settings.add_recent(write.path)
             self._rebuild_recent_menu()
             self.statusBar().showMessage(f"Saved {Path(write.path).name}", 4000)

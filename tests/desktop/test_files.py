@@ -355,3 +355,18 @@ def test_a_save_failing_while_closing_keeps_the_window_open(decomposed, tmp_path
     assert not w.close()                    # the user sees the error, the work is still here
     assert w.isVisible() and w.last_error == "the disk went away" and not w.undo.isClean()
     assert w.close()                        # reported once: closing again is the user's call
+
+
+def test_a_save_ending_after_another_photo_was_opened_leaves_that_photo_alone(
+        decomposed, tmp_path, qtbot, gated_save, photo_path):
+    from desktop.history import MaskEdit
+    w = decomposed
+    path = tmp_path / "first.ora"
+    assert w.save_project(str(path))
+    assert w.open_path(str(photo_path))            # a new document while the save is written
+    w.doc.fill_rect((0, 0, 10, 10))
+    w.undo.push(MaskEdit(w.doc, "Box", (0, 0, 10, 10), np.zeros((10, 10), np.uint8)))
+    with qtbot.waitSignal(w.file_written, timeout=30000):
+        gated_save.set()
+    assert path.exists()
+    assert w.project_path is None and not w.undo.isClean()
