@@ -10,6 +10,7 @@ half-written.
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ class FileWrites(QObject):
             except MemoryError:
                 write.error = "out of memory"
             except Exception as exc:  # a bug must become a message, never a lost thread
+                traceback.print_exc()
                 write.error = f"{type(exc).__name__}: {exc}"
             else:
                 write.error = ""
