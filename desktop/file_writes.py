@@ -66,8 +66,7 @@ class FileWrites(QObject):
 
         threading.Thread(target=body, name="layerlift-file-write", daemon=False).start()
 
-    def wait(self) -> FileWrite | None:
-        """Block until the running write (if any) has ended; the last write, or None."""
+    def wait(self) -> None:
+        """Block until the running write (if any) has ended."""
         if self.current is not None:
             self.current.done.wait()
-        return self.current

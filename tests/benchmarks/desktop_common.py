@@ -56,6 +56,33 @@ def machine_load() -> str:
     return text
 
 
+HEARTBEAT_MS = 2
+
+
+def start_heartbeat(period_ms: int = HEARTBEAT_MS):
+    """(timer, beats): a QTimer on the GUI thread adding the time of each beat to `beats`.
+    A gap between beats longer than the period is a stall the user would feel."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    beats: list[float] = []
+    timer = QTimer()
+    timer.setInterval(period_ms)
+    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    timer.start()
+    return timer, beats
+
+
+def longest_stall(beats: list[float], start: float, end: float,
+                  period_ms: int = HEARTBEAT_MS) -> tuple[float, float]:
+    """(ms, when): the longest gap between beats that overlaps [start, end], minus the
+    period, and the time it began."""
+    gaps = [(b - a, a) for a, b in zip(beats, beats[1:], strict=False) if b >= start and a <= end]
+    gap, at = max(gaps, default=(0.0, start))
+    return max(gap * 1000 - period_ms, 0.0), at
+
+
 def open_window(photo: np.ndarray):
     """(app, window): the real main window, shown, on `photo`, scripted (no questions)."""
     from desktop.app import application

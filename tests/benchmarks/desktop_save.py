@@ -13,15 +13,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.desktop_common import big_photo, logo_box, machine_load, open_window, setup_qt
-
-PERIOD_MS = 2
+from tests.benchmarks.desktop_common import (
+    big_photo,
+    logo_box,
+    longest_stall,
+    machine_load,
+    open_window,
+    setup_qt,
+    start_heartbeat,
+)
 
 
 def main() -> None:
     setup_qt()
-    from PySide6.QtCore import QTimer
-
     app, window = open_window(big_photo())
     window.doc.fill_rect(logo_box())
     done: dict[str, float] = {}
@@ -33,11 +37,7 @@ def main() -> None:
     written: list[str] = []
     window.file_written.connect(lambda _what, _path, error: written.append(error))
 
-    beats: list[float] = []
-    timer = QTimer()
-    timer.setInterval(PERIOD_MS)
-    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
-    timer.start()
+    timer, beats = start_heartbeat()
     settle = time.perf_counter() + 1.0
     while time.perf_counter() < settle:
         app.processEvents()
@@ -58,8 +58,7 @@ def main() -> None:
             time.sleep(0.0005)
         t1 = time.perf_counter()
         assert written[-1] == "", written[-1]
-        gaps = [b - a for a, b in zip(beats, beats[1:], strict=False) if b >= t0 and a <= t1]
-        stall = max(max(gaps, default=0.0) * 1000 - PERIOD_MS, 0.0)
+        stall, _at = longest_stall(beats, t0, t1)
         print(f"{name}: written in {t1 - t0:.2f} s; the GUI thread busy {started * 1000:.1f} ms "
               f"to start it; max stall while writing {stall:.1f} ms")
     print(machine_load())

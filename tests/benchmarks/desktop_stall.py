@@ -11,34 +11,36 @@ from __future__ import annotations
 
 import time
 
-from tests.benchmarks.desktop_common import big_photo, logo_box, machine_load, open_window, setup_qt
+from tests.benchmarks.desktop_common import (
+    HEARTBEAT_MS,
+    big_photo,
+    logo_box,
+    longest_stall,
+    machine_load,
+    open_window,
+    setup_qt,
+    start_heartbeat,
+)
 
-PERIOD_MS = 2
 RUNS = 24
 RECOMPOSE_RUNS = 8
 
 
 def main() -> None:
     setup_qt()
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import Qt
 
     app, window = open_window(big_photo())
     window.doc.fill_rect(logo_box())
     app.processEvents()
 
-    beats: list[float] = []
-    timer = QTimer()
-    timer.setInterval(PERIOD_MS)
-    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
-    timer.start()
+    timer, beats = start_heartbeat()
 
     def max_gap(start: float, end: float) -> float:
         """The longest gap between beats that overlaps [start, end], minus the period."""
-        gaps = [(b - a, a) for a, b in zip(beats, beats[1:], strict=False)
-                if b >= start and a <= end]
-        gap, at = max(gaps, default=(0.0, start))
+        stall, at = longest_stall(beats, start, end)
         where.append(at - start)
-        return max(gap * 1000 - PERIOD_MS, 0.0)
+        return stall
 
     where: list[float] = []
 
@@ -57,7 +59,7 @@ def main() -> None:
     def max_gap_within(start: float, end: float) -> float:
         """The longest gap that starts and ends inside [start, end], minus the period."""
         gaps = [b - a for a, b in zip(beats, beats[1:], strict=False) if a >= start and b <= end]
-        return max(max(gaps, default=0.0) * 1000 - PERIOD_MS, 0.0)
+        return max(max(gaps, default=0.0) * 1000 - HEARTBEAT_MS, 0.0)
 
     during, body, applying, totals = [], [], [], []
     for run in range(RUNS):
