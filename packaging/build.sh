@@ -14,7 +14,7 @@ install -Dm644 packaging/io.github.layerlift.Layerlift.desktop \
     "$share/applications/io.github.layerlift.Layerlift.desktop"
 install -Dm644 packaging/io.github.layerlift.Layerlift.metainfo.xml \
     "$share/metainfo/io.github.layerlift.Layerlift.metainfo.xml"
-install -Dm644 resources/icons/layerlift.svg \
+install -Dm644 layerlift/resources/icons/layerlift.svg \
     "$share/icons/hicolor/scalable/apps/io.github.layerlift.Layerlift.svg"
 if command -v desktop-file-validate >/dev/null; then
     desktop-file-validate "$share/applications/io.github.layerlift.Layerlift.desktop"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-SAMPLE = ROOT / "resources" / "sample"
+SAMPLE = ROOT / "layerlift" / "resources" / "sample"
 DEMO_LOGO = Path(__file__).resolve().parent / "demo-logo.svg"
 SIZE = (1440, 900)
 SCREEN = "1600x1000x24"
@@ -52,7 +52,7 @@ def sample_inputs(tmp: Path):
     """The bundled sample photo + mask, or (before they exist) a generated stand-in."""
     import numpy as np
 
-    from inference.imageio import load_image, load_mask, save_png
+    from layerlift.inference.imageio import load_image, load_mask, save_png
     photo, mask = SAMPLE / "photo.jpg", SAMPLE / "mask.png"
     if photo.is_file() and mask.is_file():
         image = load_image(photo)
@@ -76,7 +76,7 @@ def brush_over(window, mask, app) -> None:
     import numpy as np
     from PySide6.QtCore import QEvent, QPointF, Qt
 
-    from desktop import canvas as tools
+    from layerlift.desktop import canvas as tools
     from tests.desktop.events import scene_to_viewport, send_mouse
 
     window.set_tool(tools.BRUSH)
@@ -130,9 +130,9 @@ def main() -> None:
     # Never touch the user's settings or autosaves.
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
     os.environ["XDG_DATA_HOME"] = str(tmp / "data")
-    from desktop.app import application
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.app import application
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
 
     app = application()
     photo, mask = sample_inputs(tmp)

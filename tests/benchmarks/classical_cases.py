@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.layers import alpha_over
+from layerlift.inference.layers import alpha_over
 
 
 @dataclass

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from inference.api import decompose
-from inference.contract import DecomposeRequest
+from layerlift.inference.api import decompose
+from layerlift.inference.contract import DecomposeRequest
 from tests.benchmarks.classical_cases import psnr_inside, standard_cases, telea
 
 

@@ -13,8 +13,8 @@ import time
 import cv2
 import numpy as np
 
-from inference.api import decompose
-from inference.contract import DecomposeRequest
+from layerlift.inference.api import decompose
+from layerlift.inference.contract import DecomposeRequest
 
 RUNS = 5
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from inference import cli
+from layerlift.inference import cli
 
 
 def make_photo(folder: Path, megapixels: float) -> tuple[Path, Path]:

@@ -21,9 +21,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inference import DecomposeRequest, decompose
-from inference.metrics import evaluate
-from inference.synth import KINDS, generate_triplet
+from layerlift.inference import DecomposeRequest, decompose
+from layerlift.inference.metrics import evaluate
+from layerlift.inference.synth import KINDS, generate_triplet
 
 FIRST_SEED = 1000
 METHODS = ("classical", "telea", "ns")

@@ -27,7 +27,7 @@ def main() -> None:
     from PySide6.QtCore import QEvent, QPointF, Qt
     from PySide6.QtWidgets import QApplication
 
-    from desktop.canvas import BRUSH
+    from layerlift.desktop.canvas import BRUSH
     from tests.desktop.events import send_mouse
 
     app, window = open_window(big_photo())

@@ -85,10 +85,10 @@ def longest_stall(beats: list[float], start: float, end: float,
 
 def open_window(photo: np.ndarray):
     """(app, window): the real main window, shown, on `photo`, scripted (no questions)."""
-    from desktop.app import application
-    from desktop.document import Document
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.app import application
+    from layerlift.desktop.document import Document
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
 
     app = application()
     window = MainWindow(Settings(), autosave_seconds=3600)

@@ -22,7 +22,7 @@ RUNS = 5
 def child(argv: list[str]) -> None:
     from PySide6.QtCore import QEvent, QObject, QTimer
 
-    from desktop.app import create_window
+    from layerlift.desktop.app import create_window
 
     app, window = create_window(argv + ["--no-restore"])
 
@@ -63,13 +63,13 @@ def main() -> None:
                XDG_DATA_HOME=os.path.join(tmp, "d"))
     if not env.get("DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from inference.imageio import save_jpeg
+    from layerlift.inference.imageio import save_jpeg
     from tests.benchmarks.desktop_common import big_photo, machine_load
     photo = os.path.join(tmp, "photo-12mp.jpg")
     save_jpeg(photo, big_photo(3000, 4000), quality=90)
     print(f"platform: {env.get('QT_QPA_PLATFORM') or 'xcb (DISPLAY)'}; {machine_load()}")
     cases = [("empty window", []), ("12 MP JPEG", [photo])]
-    sample = os.path.join(os.path.dirname(__file__), "..", "..", "resources", "sample",
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "layerlift", "resources", "sample",
                           "photo.jpg")
     if os.path.isfile(sample):
         cases.insert(1, ("the bundled sample (make run)", [os.path.abspath(sample)]))

@@ -41,8 +41,8 @@ def main() -> int:
     warnings.filterwarnings("ignore", message="the flux engine is running on the CPU")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LAYERLIFT_CACHE_DIR"] = str(Path(tmp) / "cache")
-        from inference.contract import DecomposeRequest
-        from inference.engines.flux.engine import FluxEngine
+        from layerlift.inference.contract import DecomposeRequest
+        from layerlift.inference.engines.flux.engine import FluxEngine
 
         folder, lora_file, params = build_model(Path(tmp), args)
         rng = np.random.default_rng(0)
@@ -115,8 +115,8 @@ def build_model(tmp: Path, args) -> tuple[Path, Path, int]:
     import torch
     from peft import LoraConfig
 
-    from inference.engines.flux.lora import save_lora
-    from inference.engines.flux.tiny import save_tiny_pipeline
+    from layerlift.inference.engines.flux.lora import save_lora
+    from layerlift.inference.engines.flux.tiny import save_tiny_pipeline
 
     folder = tmp / "mid-flux"
     pipe = save_tiny_pipeline(folder, seed=0, hidden=args.hidden, heads=args.hidden // 64,

@@ -59,10 +59,10 @@ def main() -> int:
               "On this machine run tests.benchmarks.flux_cpu instead.", file=sys.stderr)
         return 2
 
-    from inference.engines.flux import memory
-    from inference.engines.flux.engine import DECOMPOSE_PROMPT, FluxEngine, RunState
-    from inference.errors import LayerliftError
-    from inference.triptych import decompose_triptych
+    from layerlift.inference.engines.flux import memory
+    from layerlift.inference.engines.flux.engine import DECOMPOSE_PROMPT, FluxEngine, RunState
+    from layerlift.inference.errors import LayerliftError
+    from layerlift.inference.triptych import decompose_triptych
 
     tiers = args.tiers or [t for t in memory.TIERS if t != "nf4" or memory.has_bitsandbytes()]
     print(f"GPU: {torch.cuda.get_device_name(0)}; model: {args.model or 'default'}; "

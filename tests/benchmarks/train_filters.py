@@ -18,10 +18,10 @@ import time
 import numpy as np
 from scipy.stats import spearmanr
 
-from inference import ComposeRequest, DecomposeRequest, compose, decompose
-from inference.metrics import psnr
-from inference.synth import generate_triplet
-from training.improve import Candidate, default_filters
+from layerlift.inference import ComposeRequest, DecomposeRequest, compose, decompose
+from layerlift.inference.metrics import psnr
+from layerlift.inference.synth import generate_triplet
+from layerlift.training.improve import Candidate, default_filters
 
 
 def main() -> None:

@@ -16,10 +16,10 @@ import time
 
 import torch
 
-from inference.engines.flux.tiny import build_tiny_fill_pipeline
-from training.data import Example, make_example
-from training.losses import training_loss
-from training.model import FillModel, add_lora, encode_task_prompts
+from layerlift.inference.engines.flux.tiny import build_tiny_fill_pipeline
+from layerlift.training.data import Example, make_example
+from layerlift.training.losses import training_loss
+from layerlift.training.model import FillModel, add_lora, encode_task_prompts
 
 # FLUX.1-Fill-dev
 REAL_PARAMS = 11.9e9
@@ -31,8 +31,8 @@ H100_BF16 = 989e12             # dense peak, FLOP/s
 
 
 def synthetic_examples(size: int) -> list[Example]:
+    from layerlift.training.data import Sample
     from tests.training.conftest import make_sample
-    from training.data import Sample
 
     return [make_example(Sample(**make_sample(0, size=size * 2)), size)]
 

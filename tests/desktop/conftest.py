@@ -18,7 +18,7 @@ def private_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.delenv("LAYERLIFT_AUTOSAVE_SECONDS", raising=False)
-    from desktop.main_window import MainWindow
+    from layerlift.desktop.main_window import MainWindow
     monkeypatch.setattr(MainWindow, "ask_before_close", False)
     return home
 
@@ -35,7 +35,7 @@ def make_photo(h: int = 180, w: int = 240) -> np.ndarray:
 
 @pytest.fixture
 def photo_path(tmp_path):
-    from inference.imageio import save_png
+    from layerlift.inference.imageio import save_png
     path = tmp_path / "photo.png"
     save_png(path, make_photo())
     return path
@@ -43,8 +43,8 @@ def photo_path(tmp_path):
 
 @pytest.fixture
 def window(qtbot, photo_path):
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
 
     win = MainWindow(Settings(), autosave_seconds=3600)
     qtbot.addWidget(win)

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from inference.contract import Layers, check_cancel, report
+from layerlift.inference.contract import Layers, check_cancel, report
 
 
 class SlowEngine:

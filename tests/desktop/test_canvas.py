@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop import canvas as tools
+from layerlift.desktop import canvas as tools
 from tests.desktop.events import drag, scene_to_viewport, send_mouse
 
 
@@ -144,7 +144,7 @@ def test_overlay_colour_and_opacity(window):
 
 
 def test_load_mask_from_file(window, tmp_path):
-    from inference.imageio import save_png
+    from layerlift.inference.imageio import save_png
     mask = np.zeros(window.doc.shape, np.uint8)
     mask[30:60, 40:90] = 255
     save_png(tmp_path / "mask.png", mask)
@@ -166,7 +166,7 @@ def test_opening_a_broken_file_shows_an_error(window, tmp_path):
 
 
 def test_a_stroke_copies_only_the_tiles_it_paints_and_undo_is_exact(window):
-    from desktop.document import Document
+    from layerlift.desktop.document import Document
     rng = np.random.default_rng(5)
     h, w = 1200, 1600
     mask = np.where(rng.random((h, w)) < 0.3, 255, 0).astype(np.uint8)  # some earlier marks

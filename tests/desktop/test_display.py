@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop import display
+from layerlift.desktop import display
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +51,8 @@ def test_the_cache_stays_bounded():
 
 @pytest.mark.parametrize("alpha", [255, 128])
 def test_a_layer_thumbnail_comes_from_its_display_copy_in_rgba(alpha):
-    from desktop.document import Layer
-    from desktop.layers_model import THUMB, thumbnail
+    from layerlift.desktop.document import Layer
+    from layerlift.desktop.layers_model import THUMB, thumbnail
 
     h, w = 1600, 2400                     # big enough to have halved display copies
     pixels = np.zeros((h, w, 4), np.uint8)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from desktop.document import (
+from layerlift.desktop.document import (
     Document,
     Layer,
     fit_asset_in_quad,
@@ -17,7 +17,7 @@ from desktop.document import (
     tint_rgba,
     warp_asset,
 )
-from desktop.settings import Settings, load_settings, save_settings
+from layerlift.desktop.settings import Settings, load_settings, save_settings
 
 
 def doc(h=100, w=120):
@@ -131,7 +131,7 @@ def test_settings_round_trip_and_bad_values(tmp_path):
 
 
 def test_settings_default_location_is_under_xdg_config(private_dirs):
-    from desktop.settings import settings_path
+    from layerlift.desktop.settings import settings_path
     assert str(settings_path()).startswith(str(private_dirs))
 
 
@@ -153,7 +153,7 @@ def test_mask_box_follows_edits_without_scanning_everything():
 
 
 def test_stroke_backup_gives_back_the_pixels_before_the_stroke():
-    from desktop.document import StrokeBackup, union
+    from layerlift.desktop.document import StrokeBackup, union
     rng = np.random.default_rng(3)
     image = np.zeros((700, 900, 3), np.uint8)
     d = Document(image, mask=rng.integers(0, 256, (700, 900), dtype=np.uint8))

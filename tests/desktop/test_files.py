@@ -8,9 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from desktop import autosave
-from desktop.project import MASK_LAYER, open_project
-from inference.export import read_ora
+from layerlift.desktop import autosave
+from layerlift.desktop.project import MASK_LAYER, open_project
+from layerlift.inference.export import read_ora
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_export_ora_reads_back_the_same_layers(decomposed, tmp_path):
 
 
 def test_export_png_folder_and_flattened(decomposed, tmp_path):
-    from inference.imageio import load_image
+    from layerlift.inference.imageio import load_image
     w = decomposed
     assert w.export(str(tmp_path / "layers"), "png-folder")
     assert w.finish_file_writes(), w.last_error
@@ -76,8 +76,8 @@ def test_export_never_overwrites_the_input_photo(decomposed, photo_path):
 
 
 def test_save_and_open_project_round_trip(decomposed, tmp_path, qtbot):
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
     w = decomposed
     row = w.doc.index_of("logo")
     w.edit_layer(row, quad=w.doc.layers[row].quad + [3, 2])
@@ -109,7 +109,7 @@ def test_save_and_open_project_round_trip(decomposed, tmp_path, qtbot):
 
 
 def test_open_a_foreign_ora_flattens_it(tmp_path):
-    from inference.export import ExportLayer, write_ora
+    from layerlift.inference.export import ExportLayer, write_ora
     rgba = np.zeros((20, 30, 4), np.uint8)
     rgba[..., 1] = 200
     rgba[..., 3] = 255
@@ -145,8 +145,8 @@ def test_autosave_interval_from_environment(monkeypatch):
 
 
 def test_timer_autosaves_and_orphan_is_offered_back(qtbot, photo_path, monkeypatch):
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
     monkeypatch.setenv(autosave.ENV, "0.2")
     w = MainWindow(Settings())
     qtbot.addWidget(w)
@@ -173,10 +173,10 @@ def test_timer_autosaves_and_orphan_is_offered_back(qtbot, photo_path, monkeypat
 def test_next_start_offers_the_orphan_back(window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from desktop.app import offer_restore
-    from desktop.main_window import MainWindow
-    from desktop.project import save_project
-    from desktop.settings import Settings
+    from layerlift.desktop.app import offer_restore
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.project import save_project
+    from layerlift.desktop.settings import Settings
     window.doc.fill_rect((20, 20, 60, 50))
     folder = autosave.autosave_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -196,7 +196,7 @@ def test_next_start_offers_the_orphan_back(window, qtbot, monkeypatch):
 
 def _two_orphans(window):
     """An older and a newer autosave left by dead processes; returns (older, newer)."""
-    from desktop.project import save_project
+    from layerlift.desktop.project import save_project
     window.doc.fill_rect((20, 20, 60, 50))
     folder = autosave.autosave_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -221,9 +221,9 @@ def test_restore_removes_only_the_offered_file(window, qtbot, monkeypatch, butto
                                                restored):
     from PySide6.QtWidgets import QMessageBox
 
-    from desktop.app import offer_restore
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.app import offer_restore
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
     older, newer = _two_orphans(window)
     asked = _answer(monkeypatch, getattr(QMessageBox.StandardButton, button))
     fresh = MainWindow(Settings(), autosave_seconds=3600)
@@ -238,9 +238,9 @@ def test_restore_removes_only_the_offered_file(window, qtbot, monkeypatch, butto
 def test_a_failed_restore_keeps_the_autosave(window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from desktop.app import offer_restore
-    from desktop.main_window import MainWindow
-    from desktop.settings import Settings
+    from layerlift.desktop.app import offer_restore
+    from layerlift.desktop.main_window import MainWindow
+    from layerlift.desktop.settings import Settings
     _older, newer = _two_orphans(window)
     newer.write_bytes(b"not a zip")                 # e.g. the crash hit mid-write elsewhere
     _answer(monkeypatch, QMessageBox.StandardButton.Yes)
@@ -279,7 +279,7 @@ def gated_save(monkeypatch):
     """Project saves that wait for `gate` before writing: a slow disk, on demand."""
     import threading
 
-    from desktop import project
+    from layerlift.desktop import project
     gate = threading.Event()
     real = project.save_project
 
@@ -326,7 +326,7 @@ def test_closing_waits_for_a_save_being_written(decomposed, tmp_path, gated_save
 
 def test_a_failed_write_is_an_error_and_leaves_the_document_unsaved(decomposed, tmp_path,
                                                                     qtbot, monkeypatch):
-    from desktop import project
+    from layerlift.desktop import project
 
     def full_disk(*_args, **_kwargs):
         raise OSError("No space left on device")
@@ -342,7 +342,7 @@ def test_a_failed_write_is_an_error_and_leaves_the_document_unsaved(decomposed, 
 def test_a_save_failing_while_closing_keeps_the_window_open(decomposed, tmp_path, monkeypatch):
     import threading
 
-    from desktop import project
+    from layerlift.desktop import project
     gate = threading.Event()
 
     def failing_save(*_args, **_kwargs):
@@ -359,7 +359,7 @@ def test_a_save_failing_while_closing_keeps_the_window_open(decomposed, tmp_path
 
 def test_a_save_ending_after_another_photo_was_opened_leaves_that_photo_alone(
         decomposed, tmp_path, qtbot, gated_save, photo_path):
-    from desktop.history import MaskEdit
+    from layerlift.desktop.history import MaskEdit
     w = decomposed
     path = tmp_path / "first.ora"
     assert w.save_project(str(path))

@@ -13,7 +13,7 @@ from tests.desktop.test_jobs import mark_logo, run
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from inference.engines.flux.tiny import save_tiny_pipeline
+    from layerlift.inference.engines.flux.tiny import save_tiny_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-flux-ui")
     save_tiny_pipeline(folder, seed=0)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop import canvas as tools
-from inference import engines
+from layerlift.desktop import canvas as tools
+from layerlift.inference import engines
 from tests.desktop.events import drag
 
 SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">
@@ -248,7 +248,7 @@ def test_layers_reorder_by_action_and_by_drag_with_undo_and_survive_a_project(de
     from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
     from PySide6.QtWidgets import QApplication
 
-    from desktop.project import open_project
+    from layerlift.desktop.project import open_project
 
     w = decomposed
 

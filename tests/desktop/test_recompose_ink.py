@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.document import tint_rgba
-from desktop.project import open_project
-from inference.export import read_ora, write_ora
+from layerlift.desktop.document import tint_rgba
+from layerlift.desktop.project import open_project
+from layerlift.inference.export import read_ora, write_ora
 from tests.desktop.test_jobs import SVG, run
 
 SIZE = 320
@@ -32,9 +32,9 @@ def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def sample():
     """(photo, brushed mask) made like the bundled sample."""
-    from inference.layers import alpha_over
-    from inference.synth import generate_triplet
-    from resources.sample.make_sample import KIND, SEED, brushed_mask
+    from layerlift.inference.layers import alpha_over
+    from layerlift.inference.synth import generate_triplet
+    from layerlift.resources.sample.make_sample import KIND, SEED, brushed_mask
 
     t = generate_triplet(SEED, SIZE, KIND, opaque=True)
     return alpha_over(t.logo, t.object), brushed_mask(t.logo[..., 3] > 0)
@@ -43,7 +43,7 @@ def sample():
 @pytest.fixture
 def photo_path(tmp_path, sample):
     """Overrides conftest's photo: the `window` fixture opens this one."""
-    from inference.imageio import save_png
+    from layerlift.inference.imageio import save_png
     path = tmp_path / "mug.png"
     save_png(path, sample[0])
     return path
@@ -57,8 +57,8 @@ def decomposed(window, qtbot, sample):
 
 
 def test_recompose_of_an_unmoved_logo_rebuilds_the_photo(decomposed, qtbot, sample):
-    from desktop.jobs import compose_job
-    from inference.api import compose
+    from layerlift.desktop.jobs import compose_job
+    from layerlift.inference.api import compose
 
     w = decomposed
     photo, mask = sample
@@ -87,7 +87,7 @@ def test_recompose_of_an_unmoved_logo_rebuilds_the_photo(decomposed, qtbot, samp
 
     # Object + Logo (what the canvas shows and exports flatten) still rebuilds the photo
     # (measured: exactly), as the logo layer keeps its printed pixels.
-    from inference.layers import alpha_over
+    from layerlift.inference.layers import alpha_over
     flat = alpha_over(logo.render(w.doc.shape), w.doc.layer("object").rgba[..., :3])
     assert psnr(flat, photo, mask) >= INK_MIN_PSNR
 
@@ -118,8 +118,8 @@ def test_tint_applies_to_the_ink_recompose_uses(decomposed):
 
 
 def test_replace_logo_recomposes_the_file_as_ink(decomposed, qtbot, tmp_path):
-    from inference.api import compose
-    from inference.contract import ComposeRequest
+    from layerlift.inference.api import compose
+    from layerlift.inference.contract import ComposeRequest
 
     w = decomposed
     row = w.doc.index_of("logo")

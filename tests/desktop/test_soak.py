@@ -13,7 +13,7 @@ import sys
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop import canvas as tools
+from layerlift.desktop import canvas as tools
 from tests.desktop.events import scene_to_viewport, send_mouse
 
 MOVES = 5000

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 import time
-from desktop.app import application
-from desktop.main_window import MainWindow
+from layerlift.desktop.app import application
+from layerlift.desktop.main_window import MainWindow
 app = application()
 # Huge pages off in the app (see desktop.app.no_transparent_huge_pages).
 import numpy
@@ -25,10 +25,10 @@ print("TORCH" if "torch" in sys.modules else "NO-TORCH")
 # The worker loads the classical engine in the background a second after the window shows.
 # A loaded 2-core CI can take far longer than that: poll for up to 30 s.
 end = time.time() + 30
-while time.time() < end and "inference.engines.classical.decompose" not in sys.modules:
+while time.time() < end and "layerlift.inference.engines.classical.decompose" not in sys.modules:
     app.processEvents()
     time.sleep(0.01)
-print("WARM" if "inference.engines.classical.decompose" in sys.modules else "COLD")
+print("WARM" if "layerlift.inference.engines.classical.decompose" in sys.modules else "COLD")
 window.close()
 window.worker.shutdown(wait_ms=None)    # the warm-up has finished: it imported what it needs
 print("TORCH" if "torch" in sys.modules else "NO-TORCH")
@@ -47,7 +47,7 @@ def test_main_window_does_not_import_torch_and_uses_small_pages(tmp_path):
 def test_main_has_the_cli_signature():
     import inspect
 
-    from desktop.app import main, parse_args
+    from layerlift.desktop.app import main, parse_args
     assert list(inspect.signature(main).parameters) == ["argv"]
     args = parse_args(["photo.jpg", "--no-restore"])
     assert args.image == "photo.jpg" and args.no_restore

@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from desktop.settings import load_settings
+from layerlift.desktop.settings import load_settings
 
 
 def test_drop_a_photo_opens_it(window, tmp_path):
-    from inference.imageio import save_png
+    from layerlift.inference.imageio import save_png
     from tests.desktop.conftest import make_photo
     other = tmp_path / "dropped.png"
     save_png(other, make_photo(60, 80))
@@ -23,7 +23,7 @@ def test_drop_a_photo_opens_it(window, tmp_path):
 
 
 def test_recent_files_and_settings_survive_a_restart(window, photo_path, qtbot):
-    from desktop.main_window import MainWindow
+    from layerlift.desktop.main_window import MainWindow
     window.size_spin.setValue(77)
     window.engine_combo.setCurrentText("flux")
     window.seed_spin.setValue(5)
@@ -53,8 +53,8 @@ def test_title_marks_unsaved_changes(window):
 def test_dark_palette_is_dark_and_shortcut_table_lists_the_tools():
     from PySide6.QtGui import QPalette
 
-    from desktop.shortcuts import SHORTCUTS, shortcuts_markdown
-    from desktop.theme import dark_palette
+    from layerlift.desktop.shortcuts import SHORTCUTS, shortcuts_markdown
+    from layerlift.desktop.theme import dark_palette
     assert dark_palette().color(QPalette.ColorRole.Window).lightness() < 80
     keys = dict(SHORTCUTS)
     assert {"B", "E", "M", "Ctrl+Enter", "Esc", "Ctrl+R"} <= set(keys)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.jobs import compose_job, decompose_job, engine_window, private_request
-from inference.api import compose, decompose
-from inference.contract import ComposeRequest, DecomposeRequest
-from inference.engines.classical.compose import deshade_logo
+from layerlift.desktop.jobs import compose_job, decompose_job, engine_window, private_request
+from layerlift.inference.api import compose, decompose
+from layerlift.inference.contract import ComposeRequest, DecomposeRequest
+from layerlift.inference.engines.classical.compose import deshade_logo
 from tests.desktop.conftest import make_photo
 
 
@@ -54,7 +54,7 @@ def test_window_compose_equals_full_photo():
     asset[5:25, 5:55, 3] = 255
     quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
     full = compose(ComposeRequest(photo, logo_asset=asset, quad=quad))
-    from desktop.document import rgb_to_rgba
+    from layerlift.desktop.document import rgb_to_rgba
     object_rgba = rgb_to_rgba(photo)
     request, finish = compose_job(object_rgba, asset, quad)
     assert np.shares_memory(request.object, object_rgba)  # a view: no copy on the GUI thread
@@ -72,7 +72,7 @@ def test_engine_window_is_clipped_and_has_context():
 
 
 def test_window_follows_the_cores_mask_box_and_an_empty_mask_is_an_input_error():
-    from inference.errors import InputError
+    from layerlift.inference.errors import InputError
     photo = big_photo()
     coverage = np.zeros(photo.shape[:2], np.uint8)
     coverage[300:310, 400:420] = 200

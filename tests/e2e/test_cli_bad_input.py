@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference import cli
+from layerlift.inference import cli
 from tests.inference.test_imageio import bomb_png
 
 H, W = 80, 120
@@ -168,14 +168,14 @@ def test_at_least_20_kinds():
 
 
 def test_bad_lora_is_refused_before_the_flux_engine_loads(files, capsys, monkeypatch):
-    import inference.api
-    from inference import engines
+    import layerlift.inference.api
+    from layerlift.inference import engines
 
     def explode(name):
         raise AssertionError("engine built before the --lora check")
 
     monkeypatch.setattr(engines, "get_engine", explode)
-    monkeypatch.setattr(inference.api, "get_engine", explode)
+    monkeypatch.setattr(layerlift.inference.api, "get_engine", explode)
     rc = cli.main(["decompose", str(files / "photo.png"), "--mask", str(files / "mask.png"),
                    "--engine", "flux", "--lora", str(files / "notes.txt")])
     assert rc == 2 and "not a .safetensors" in capsys.readouterr().err
@@ -185,26 +185,26 @@ def test_bad_input_in_a_real_process(files):
     """The console entry point: exit code 2, one line, no traceback, nothing written."""
     before = _tree(files)
     proc = subprocess.run(
-        [sys.executable, "-m", "inference.cli", "decompose", str(files / "trunc.png"),
+        [sys.executable, "-m", "layerlift.inference.cli", "decompose", str(files / "trunc.png"),
          "--mask", str(files / "mask.png")],
         capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "truncated" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert _tree(files) == before
-    proc = subprocess.run([sys.executable, "-m", "inference.cli", "decompose"],
+    proc = subprocess.run([sys.executable, "-m", "layerlift.inference.cli", "decompose"],
                           capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parents[2])
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
 
 
 def test_internal_error_exits_1_with_a_short_message(files, capsys, monkeypatch):
-    import inference.api
+    import layerlift.inference.api
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine bug")
 
-    monkeypatch.setattr(inference.api, "decompose", broken)
+    monkeypatch.setattr(layerlift.inference.api, "decompose", broken)
     before = _tree(files)
     rc = cli.main(["decompose", str(files / "photo.png"), "--mask", str(files / "mask.png")])
     err = capsys.readouterr().err

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image, ImageCms
 from psd_tools import PSDImage
 
-from inference import cli
-from inference.export import read_ora
-from inference.layers import alpha_over
+from layerlift.inference import cli
+from layerlift.inference.export import read_ora
+from layerlift.inference.layers import alpha_over
 
 ROOT = Path(__file__).parents[2]
 H, W = 96, 128
@@ -232,7 +232,7 @@ def test_real_process_decompose_and_no_torch(scene):
     d, _photo, _mask = scene
     code = (
         "import sys\n"
-        "from inference.cli import main\n"
+        "from layerlift.inference.cli import main\n"
         f"rc = main(['decompose', {str(d / 'photo.png')!r}, '--mask', "
         f"{str(d / 'photo.mask.png')!r}, '--out', {str(d / 'sub')!r}])\n"
         "heavy = [m for m in ('torch', 'diffusers', 'PySide6') if m in sys.modules]\n"
@@ -248,7 +248,7 @@ def test_help_is_light(tmp_path):
     """`layerlift --help` imports neither torch, Qt nor the export stack."""
     code = (
         "import sys\n"
-        "from inference.cli import main\n"
+        "from layerlift.cli import main\n"
         "rc = main(['--help'])\n"
         "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'psd_tools', 'PySide6') "
         "if m in sys.modules]\n"

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inference import ComposeRequest, compose
-from inference.engines.classical.compose import (
+from layerlift.inference import ComposeRequest, compose
+from layerlift.inference.engines.classical.compose import (
     compose_classical,
     deshade_logo,
     edge_blur_sigma,
     shade_logo,
 )
-from inference.errors import Cancelled, InputError
-from inference.layers import alpha_over, logo_asset, logo_bbox
+from layerlift.inference.errors import Cancelled, InputError
+from layerlift.inference.layers import alpha_over, logo_asset, logo_bbox
 
 
 def square_logo(h, w, box, colour=(255, 255, 255), alpha=255):

@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.api import decompose, enforce_outside
-from inference.contract import DecomposeRequest, Layers
-from inference.engines import get_engine
-from inference.errors import Cancelled
-from inference.layers import alpha_over, cycle_error
-from inference.triptych import dilate
+from layerlift.inference.api import decompose, enforce_outside
+from layerlift.inference.contract import DecomposeRequest, Layers
+from layerlift.inference.engines import get_engine
+from layerlift.inference.errors import Cancelled
+from layerlift.inference.layers import alpha_over, cycle_error
+from layerlift.inference.triptych import dilate
 from tests.benchmarks.classical_cases import make_case, psnr_inside, standard_cases, telea
 
 
@@ -218,7 +218,7 @@ def test_random_texture_gets_no_invented_detail():
 
 
 def test_large_crop_is_matted_at_a_bounded_size(monkeypatch):
-    import inference.engines.classical.decompose as classical
+    import layerlift.inference.engines.classical.decompose as classical
 
     case = make_case(31, "stripes", "mark", 1.0)
     full = decompose(DecomposeRequest(case.composite, case.mask))
@@ -246,7 +246,7 @@ def flat_surface_with_mark(colour: tuple[float, float, float],
 
 
 def test_faint_coloured_mark_on_a_plain_surface_is_called_semi_transparent():
-    from inference.engines.classical.matting import OPAQUE, estimate_matte
+    from layerlift.inference.engines.classical.matting import OPAQUE, estimate_matte
 
     # A coloured watermark at 40 %: it departs from the surface by a fraction of what a
     # print could; its opacity lies between the gamut bound (0.16) and 1.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.api import decompose
-from inference.contract import DecomposeRequest
-from inference.crop import mask_bbox
-from inference.engines.classical.regions import mask_regions
+from layerlift.inference.api import decompose
+from layerlift.inference.contract import DecomposeRequest
+from layerlift.inference.crop import mask_bbox
+from layerlift.inference.engines.classical.regions import mask_regions
 from tests.benchmarks.classical_cases import make_case, psnr_inside
 
 

@@ -10,8 +10,9 @@ import types
 import numpy as np
 import pytest
 
-from inference import cli
-from inference.errors import InputError
+from layerlift import cli as layerlift_cli
+from layerlift.inference import cli
+from layerlift.inference.errors import InputError
 
 
 def _safetensors(path, header: dict) -> str:
@@ -21,7 +22,7 @@ def _safetensors(path, header: dict) -> str:
 
 
 def test_help_exits_0_and_lists_commands(capsys):
-    assert cli.main(["--help"]) == 0
+    assert layerlift_cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     for command in ("decompose", "compose", "batch", "models", "train", "gui"):
         assert command in out
@@ -76,34 +77,43 @@ def test_quad_parsing():
 
 def test_delegated_command_gets_the_rest_of_argv(monkeypatch):
     seen = []
-    fake = types.ModuleType("training.cli")
+    fake = types.ModuleType("layerlift.training.cli")
     fake.main = lambda argv: seen.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "training.cli", fake)
-    assert cli.main(["train", "--steps", "5", "data/"]) == 3
+    monkeypatch.setitem(sys.modules, "layerlift.training.cli", fake)
+    assert layerlift_cli.main(["train", "--steps", "5", "data/"]) == 3
     assert seen == [["--steps", "5", "data/"]]
-    fake_app = types.ModuleType("desktop.app")
+    fake_app = types.ModuleType("layerlift.desktop.app")
     fake_app.main = lambda argv: seen.append(argv)
-    monkeypatch.setitem(sys.modules, "desktop.app", fake_app)
-    assert cli.main(["--debug", "gui", "photo.jpg"]) == 0
+    monkeypatch.setitem(sys.modules, "layerlift.desktop.app", fake_app)
+    assert layerlift_cli.main(["--debug", "gui", "photo.jpg"]) == 0
     assert seen[-1] == ["photo.jpg"]
 
 
-def test_delegated_command_missing_module(monkeypatch, capsys):
-    monkeypatch.setitem(cli.DELEGATES, "models", ("inference.no_such_module", "x"))
+def test_core_cli_knows_neither_app_nor_trainer(capsys):
+    """The core's CLI alone has no `gui` or `train`: only the `layerlift` command adds them."""
+    assert cli.main(["gui"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_delegated_command_missing_package(monkeypatch, capsys):
+    def needs_missing_package(argv):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setitem(cli.DELEGATES, "models", (needs_missing_package, "x"))
     assert cli.main(["models", "list"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "'models' is not available" in err
+    assert err.count("\n") == 1 and "'models' cannot start: the package 'torch'" in err
 
 
 def test_delegated_command_input_error_exits_2(monkeypatch, capsys):
-    fake = types.ModuleType("training.cli")
+    fake = types.ModuleType("layerlift.training.cli")
 
     def main(argv):
         raise InputError("dataset folder not found: x")
 
     fake.main = main
-    monkeypatch.setitem(sys.modules, "training.cli", fake)
-    assert cli.main(["train", "x"]) == 2
+    monkeypatch.setitem(sys.modules, "layerlift.training.cli", fake)
+    assert layerlift_cli.main(["train", "x"]) == 2
     assert capsys.readouterr().err == "layerlift: error: dataset folder not found: x\n"
 
 

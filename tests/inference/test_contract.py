@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from inference import ComposeRequest, DecomposeRequest, InputError
-from inference.engines import get_engine
-from inference.errors import EngineUnavailable
-from inference.layers import alpha_over, cycle_error, logo_asset
+from layerlift.inference import ComposeRequest, DecomposeRequest, InputError
+from layerlift.inference.engines import get_engine
+from layerlift.inference.errors import EngineUnavailable
+from layerlift.inference.layers import alpha_over, cycle_error, logo_asset
 
 
 def test_decompose_request_rejects_bad_arrays():

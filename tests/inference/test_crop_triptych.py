@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
-from inference.crop import extract, paste_back, working_crop
-from inference.triptych import compose_triptych, decompose_triptych, logo_on_white, split_panels
+from layerlift.inference.crop import extract, paste_back, working_crop
+from layerlift.inference.triptych import (
+    compose_triptych,
+    decompose_triptych,
+    logo_on_white,
+    split_panels,
+)
 
 
 def _mask(h, w, box):

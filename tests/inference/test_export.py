@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from PIL import Image
 from psd_tools import PSDImage
 
-from inference import export
-from inference.contract import Layers
-from inference.engines.classical.compose import deshade_logo
-from inference.errors import InputError
-from inference.layers import alpha_over, logo_asset
+from layerlift.inference import export
+from layerlift.inference.contract import Layers
+from layerlift.inference.engines.classical.compose import deshade_logo
+from layerlift.inference.errors import InputError
+from layerlift.inference.layers import alpha_over, logo_asset
 
 
 def _layers(h: int = 48, w: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +166,7 @@ def test_read_ora_places_offset_layers(tmp_path):
     # An ORA written by another program: a small layer at an offset, nested in a stack.
     small = np.zeros((4, 5, 4), np.uint8)
     small[...] = (1, 2, 3, 255)
-    from inference.imageio import encode_png
+    from layerlift.inference.imageio import encode_png
 
     stack = ('<?xml version="1.0"?><image w="20" h="10"><stack>'
              '<stack name="g" opacity="0.5" visibility="hidden">'

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
-from inference import imageio
-from inference.errors import InputError
+from layerlift.inference import imageio
+from layerlift.inference.errors import InputError
 
 
 def _photo(h: int = 40, w: int = 60, seed: int = 0) -> np.ndarray:
@@ -456,7 +456,7 @@ def test_damaged_files_load_or_raise_input_error(tmp_path_factory, fmt, cuts, ke
 
 
 def test_atomic_file_leaves_the_old_file_when_the_writer_fails(tmp_path):
-    from inference.imageio import atomic_file
+    from layerlift.inference.imageio import atomic_file
 
     path = tmp_path / "out.bin"
     path.write_bytes(b"old")
@@ -471,7 +471,7 @@ def test_atomic_file_leaves_the_old_file_when_the_writer_fails(tmp_path):
 
 def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp_path,
                                                                            monkeypatch):
-    from inference import export
+    from layerlift.inference import export
 
     rng = np.random.default_rng(0)
     rgba = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from inference.layers import alpha_over
-from inference.metrics import (
+from layerlift.inference.layers import alpha_over
+from layerlift.inference.metrics import (
     alpha_mae,
     cycle_psnr,
     evaluate,
@@ -104,7 +104,7 @@ def test_benchmark_baseline_unblending_explains_the_input(rng):
 
 
 def test_benchmark_cases_are_balanced():
-    from inference.synth import KINDS
+    from layerlift.inference.synth import KINDS
     from tests.benchmarks.decomposition import case_list
 
     cases = case_list(48)

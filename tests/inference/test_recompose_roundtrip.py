@@ -9,10 +9,10 @@ and moved back it comes out as before; de-shading then re-shading is the identit
 import numpy as np
 import pytest
 
-from inference import ComposeRequest, DecomposeRequest, compose, decompose
-from inference.engines.classical.compose import deshade_logo, shade_logo
-from inference.layers import logo_asset
-from inference.synth import generate_triplet
+from layerlift.inference import ComposeRequest, DecomposeRequest, compose, decompose
+from layerlift.inference.engines.classical.compose import deshade_logo, shade_logo
+from layerlift.inference.layers import logo_asset
+from layerlift.inference.synth import generate_triplet
 
 SIZE = 256
 SEEDS = range(8)          # opaque prints and semi-transparent marks, several inks and lights

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inference.layers import alpha_over, minimum_alpha, solve_logo
+from layerlift.inference.layers import alpha_over, minimum_alpha, solve_logo
 
 pixels = arrays(np.uint8, (6, 7, 3), elements=st.integers(0, 255))
 alphas = arrays(np.float32, (6, 7), elements=st.floats(0, 1, width=32))

@@ -3,17 +3,17 @@ import json
 import numpy as np
 import pytest
 
-from inference.errors import InputError
-from inference.layers import alpha_over
-from inference.synth import (
+from layerlift.inference.errors import InputError
+from layerlift.inference.layers import alpha_over
+from layerlift.inference.synth import (
     KINDS,
     generate_dataset,
     generate_triplet,
     read_triplet,
     write_triplet,
 )
-from inference.synth.__main__ import main as synth_main
-from inference.synth.surfaces import cylinder_maps, perspective_maps
+from layerlift.inference.synth.__main__ import main as synth_main
+from layerlift.inference.synth.surfaces import cylinder_maps, perspective_maps
 
 SIZE = 128
 
@@ -140,7 +140,7 @@ def test_bad_arguments():
 
 
 def test_missing_fonts_fall_back(monkeypatch):
-    from inference.synth import logos
+    from layerlift.inference.synth import logos
 
     logos._font.cache_clear()
     monkeypatch.setattr(logos, "FONT_DIR", "/nonexistent")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.layers import alpha_over
+from layerlift.inference.layers import alpha_over
 
 
 def make_sample(seed: int, size: int = 96) -> dict[str, np.ndarray]:
@@ -54,7 +54,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from inference.engines.flux.tiny import save_tiny_pipeline
+    from layerlift.inference.engines.flux.tiny import save_tiny_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-flux-fill")
     save_tiny_pipeline(folder, seed=0)

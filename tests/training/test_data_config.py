@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.crop import extract, working_crop
-from inference.engines.flux import engine as flux_engine
-from inference.errors import InputError
-from training.cli import main
-from training.config import build_config, read_config_file
-from training.data import DataSource, find_sample_folders, make_example, read_sample
+from layerlift.inference.crop import extract, working_crop
+from layerlift.inference.engines.flux import engine as flux_engine
+from layerlift.inference.errors import InputError
+from layerlift.training.cli import main
+from layerlift.training.config import build_config, read_config_file
+from layerlift.training.data import DataSource, find_sample_folders, make_example, read_sample
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "training" / "example_config.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "layerlift" / "training" / "example_config.toml"
 
 
 def rebuilt_composite(p) -> np.ndarray:

@@ -9,11 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inference.contract import Layers
-from inference.engines.flux.lora import check_lora_file
-from inference.errors import InputError
-from training.cli import main
-from training.improve import (
+from layerlift.inference.contract import Layers
+from layerlift.inference.engines.flux.lora import check_lora_file
+from layerlift.inference.errors import InputError
+from layerlift.training.cli import main
+from layerlift.training.improve import (
     AlphaSanity,
     Candidate,
     CycleError,
@@ -52,7 +52,7 @@ def candidate(sample, obj, logo, others=(), recomposed=None) -> Candidate:
 
 def test_filters_accept_true_layers_and_reject_bad_ones():
     s = make_sample(3)
-    from inference.layers import alpha_over
+    from layerlift.inference.layers import alpha_over
 
     truth = candidate(s, s["object"], s["logo"], others=[s["object"]],
                       recomposed=alpha_over(s["logo"], s["object"]))
@@ -137,7 +137,7 @@ def test_alpha_sanity_rejects_speckle():
 
 def test_seeds_are_ranked_by_candidate_score_and_the_cycle_is_the_recomposition():
     s = make_sample(5)
-    from inference.layers import alpha_over
+    from layerlift.inference.layers import alpha_over
 
     scores = {20: 0.5, 21: 0.1, 22: 0.3}      # the engine's ranking: seed 21 is best
     composed = []

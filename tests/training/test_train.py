@@ -12,15 +12,15 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from inference.engines.flux.lora import check_lora_file
-from inference.engines.flux.tiny import build_tiny_fill_pipeline
+from layerlift.inference.engines.flux.lora import check_lora_file
+from layerlift.inference.engines.flux.tiny import build_tiny_fill_pipeline
+from layerlift.training.cli import main
+from layerlift.training.config import TrainConfig
+from layerlift.training.data import DataSource, find_sample_folders
+from layerlift.training.losses import cycled_condition, cycled_condition_pixels, training_loss
+from layerlift.training.model import FillModel, add_lora, encode_task_prompts
+from layerlift.training.trainer import train
 from tests.training.conftest import make_sample
-from training.cli import main
-from training.config import TrainConfig
-from training.data import DataSource, find_sample_folders
-from training.losses import cycled_condition, cycled_condition_pixels, training_loss
-from training.model import FillModel, add_lora, encode_task_prompts
-from training.trainer import train
 
 TINY = {"resolution": 64, "rank": 4, "batch": 1, "max_sequence_length": 64,
         "gradient_checkpointing": False, "fixed_set_samples": 2}
@@ -170,7 +170,7 @@ def test_written_lora_changes_the_pipeline_output(tmp_path, data_dir):
 def hand_built_folder(folder: Path) -> Path:
     """A FLUX Fill diffusers folder in the standard layout, written component by component
     (not by save_pretrained of a pipeline, not by the trainer)."""
-    from inference.engines.flux import tiny
+    from layerlift.inference.engines.flux import tiny
 
     torch.manual_seed(5)
     clip, clip_tok = tiny.tiny_clip()
@@ -220,8 +220,8 @@ def test_cli_trains_from_a_foreign_diffusers_folder(tmp_path, data_dir, capsys):
 
 def test_written_lora_loads_in_the_flux_engine_and_changes_its_output(tmp_path, data_dir,
                                                                       tiny_model_dir):
-    from inference import DecomposeRequest, decompose
-    from inference.engines import get_engine
+    from layerlift.inference import DecomposeRequest, decompose
+    from layerlift.inference.engines import get_engine
 
     out = tmp_path / "lora.safetensors"
     train(TrainConfig(model=str(tiny_model_dir), data=[str(data_dir)], out=str(out), steps=6,
@@ -258,7 +258,7 @@ def test_lora_grads_are_restored_after_an_adapter_switch():
     re-enables it on every lora_ parameter by name, which is also how it builds its optimizer."""
     from peft import LoraConfig
 
-    from training.model import enable_lora_grads
+    from layerlift.training.model import enable_lora_grads
 
     pipe = build_tiny_fill_pipeline(seed=0)
     _, params = add_lora(pipe.transformer, 4, 4.0, init_seed=0)
@@ -275,9 +275,9 @@ def test_lora_grads_are_restored_after_an_adapter_switch():
 def test_resample_moves_a_panel_from_one_crop_onto_another():
     """crop_maps + resample: a panel cut to one box, moved onto another box's grid, matches
     the panel cut to that box directly (where the boxes overlap); elsewhere the fallback."""
-    from inference.crop import CropBox, extract
-    from training.losses import resample
-    from training.model import crop_maps
+    from layerlift.inference.crop import CropBox, extract
+    from layerlift.training.losses import resample
+    from layerlift.training.model import crop_maps
 
     yy, xx = np.mgrid[0:200, 0:200].astype(np.float32)
     photo = np.stack([xx, yy, 0.5 * (xx + yy)], axis=2)      # smooth: bilinear is exact-ish
@@ -304,7 +304,7 @@ def test_resample_moves_a_panel_from_one_crop_onto_another():
 def test_latent_cycle_swap_lands_on_the_receiving_crop(data_dir):
     """With equal crops the cycled condition is the plain panel swap; with the engine's
     (different) crops, the swapped-in panel is resampled, so it differs from the plain swap."""
-    from training.losses import panels
+    from layerlift.training.losses import panels
 
     model = lora_model()
     source = DataSource(find_sample_folders([str(data_dir)]), 64, seed=0, augment=False)

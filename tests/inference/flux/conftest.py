@@ -28,7 +28,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 def tiny_folder(tmp_path_factory) -> Path:
     """A diffusers folder written by FluxFillPipeline.save_pretrained, plus a single-file
     transformer beside it (transformer.safetensors)."""
-    from inference.engines.flux.tiny import save_tiny_pipeline
+    from layerlift.inference.engines.flux.tiny import save_tiny_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-flux")
     save_tiny_pipeline(folder, seed=0, single_file_transformer=folder / "transformer.safetensors")
@@ -39,7 +39,7 @@ def tiny_folder(tmp_path_factory) -> Path:
 def hand_built_folder(tmp_path_factory) -> Path:
     """A diffusers folder assembled by hand: each component's own save_pretrained and a
     model_index.json, as another tool would write it (not FluxFillPipeline.save_pretrained)."""
-    from inference.engines.flux import tiny
+    from layerlift.inference.engines.flux import tiny
 
     folder = tmp_path_factory.mktemp("hand-flux")
     torch.manual_seed(5)
@@ -77,7 +77,7 @@ def photo() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def fresh_engine():
-    from inference.engines.flux.engine import FluxEngine
+    from layerlift.inference.engines.flux.engine import FluxEngine
 
     return FluxEngine()
 
@@ -91,7 +91,7 @@ def lora_file(tiny_folder, tmp_path_factory):
     from diffusers import FluxTransformer2DModel
     from peft import LoraConfig
 
-    from inference.engines.flux.lora import save_lora
+    from layerlift.inference.engines.flux.lora import save_lora
 
     transformer = FluxTransformer2DModel.from_pretrained(
         str(tiny_folder), subfolder="transformer", local_files_only=True)

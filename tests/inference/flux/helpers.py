@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def tiny_request(image, mask, model, **kw):
-    from inference.contract import DecomposeRequest
+    from layerlift.inference.contract import DecomposeRequest
 
     kw.setdefault("steps", 2)
     kw.setdefault("size", 64)

@@ -6,8 +6,8 @@ import pytest
 import torch
 import transformers
 
-from inference.engines.flux import embeddings, loading
-from inference.engines.flux.engine import FIXED_PROMPTS
+from layerlift.inference.engines.flux import embeddings, loading
+from layerlift.inference.engines.flux.engine import FIXED_PROMPTS
 from tests.inference.flux.helpers import tiny_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
@@ -40,7 +40,7 @@ def test_cold_then_warm_cache(tiny_folder, tmp_path, monkeypatch):
 
 
 def test_warm_run_never_constructs_text_encoders(tiny_folder, photo, tmp_path, monkeypatch):
-    from inference.engines.flux.engine import FluxEngine
+    from layerlift.inference.engines.flux.engine import FluxEngine
 
     monkeypatch.setenv(embeddings.CACHE_ENV, str(tmp_path / "cache"))
     image, mask = photo

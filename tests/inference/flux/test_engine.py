@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from inference.api import compose, decompose
-from inference.contract import ComposeRequest
-from inference.engines.flux import engine as flux_engine
-from inference.errors import Cancelled
-from inference.layers import alpha_over, cycle_error
+from layerlift.inference.api import compose, decompose
+from layerlift.inference.contract import ComposeRequest
+from layerlift.inference.engines.flux import engine as flux_engine
+from layerlift.inference.errors import Cancelled
+from layerlift.inference.layers import alpha_over, cycle_error
 from tests.inference.flux.helpers import tiny_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
@@ -137,7 +137,7 @@ def test_skipping_the_strength_1_encode_changes_nothing():
     """initial_noise replaces the pipeline's wasted VAE encode, bit for bit."""
     import torch
 
-    from inference.engines.flux.tiny import build_tiny_fill_pipeline
+    from layerlift.inference.engines.flux.tiny import build_tiny_fill_pipeline
 
     pipe = build_tiny_fill_pipeline(seed=2)
     image = np.random.default_rng(0).random((64, 192, 3)).astype(np.float32)
@@ -173,11 +173,11 @@ def test_zero_shot_with_a_perfect_fill_keeps_the_loose_mask_and_unblends(
 
     def perfect_fill(self, loaded, img, fill, prompt, *args, **kwargs):
         truth["region"] = fill > 0.5
-        from inference.crop import extract
+        from layerlift.inference.crop import extract
         return np.where(truth["region"][..., None],
                         extract(surface8, truth["box"], img.shape[0]), img)
 
-    from inference.crop import working_crop
+    from layerlift.inference.crop import working_crop
     truth["box"] = working_crop(mask)
     monkeypatch.setattr(flux_engine.FluxEngine, "_fill", perfect_fill)
     layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, size=64))

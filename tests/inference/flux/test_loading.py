@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from inference.engines.flux import loading
-from inference.errors import EngineUnavailable
+from layerlift.inference.engines.flux import loading
+from layerlift.inference.errors import EngineUnavailable
 from tests.inference.flux.helpers import tiny_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")

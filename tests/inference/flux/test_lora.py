@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference.engines.flux import lora
-from inference.errors import EngineUnavailable, InputError
+from layerlift.inference.engines.flux import lora
+from layerlift.inference.errors import EngineUnavailable, InputError
 from tests.inference.flux.helpers import tiny_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")
@@ -143,9 +143,9 @@ def test_absurd_scale_is_an_input_error():
 
 
 def test_lora_compose_runs_the_compose_triptych(tiny_folder, lora_file, photo, monkeypatch):
-    from inference.api import compose
-    from inference.contract import ComposeRequest
-    from inference.engines.flux import engine as flux_engine
+    from layerlift.inference.api import compose
+    from layerlift.inference.contract import ComposeRequest
+    from layerlift.inference.engines.flux import engine as flux_engine
 
     image, _ = photo
     logo = np.zeros(image.shape[:2] + (4,), np.uint8)
@@ -188,7 +188,7 @@ def test_perfect_model_output_gives_the_true_layers(tiny_folder, lora_file, fres
                                                     monkeypatch):
     """With a stand-in for a perfectly trained model, the layers are the truth: a 50 %
     transparent mark comes out as a 50 % alpha logo of its own colour, over a clean object."""
-    from inference.engines.flux import engine as flux_engine
+    from layerlift.inference.engines.flux import engine as flux_engine
 
     surface, colour, alpha = np.array([60.0, 140.0, 90.0]), np.array([240.0, 230.0, 20.0]), 0.5
     image = np.empty((96, 96, 3), np.uint8)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference.engines.flux import memory
-from inference.errors import EngineUnavailable, InputError
+from layerlift.inference.engines.flux import memory
+from layerlift.inference.errors import EngineUnavailable, InputError
 from tests.inference.flux.helpers import tiny_request
 
 pytestmark = pytest.mark.filterwarnings("ignore:the flux engine is running on the CPU")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from inference.engines.flux import models
+from layerlift.inference.engines.flux import models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
@@ -75,7 +75,8 @@ def test_download_without_network_fails_cleanly(tmp_path):
     env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp_path),
                HF_HUB_OFFLINE="0", HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2")
     proc = subprocess.run(
-        [sys.executable, "-m", "inference.engines.flux.models", "download", "someone/model"],
+        [sys.executable, "-m", "layerlift.inference.engines.flux.models", "download",
+         "someone/model"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -83,8 +84,9 @@ def test_download_without_network_fails_cleanly(tmp_path):
 
 
 def test_importing_the_package_does_not_import_torch():
-    code = ("import sys, inference.engines.flux, inference.engines.flux.models, "
-            "inference.engines.flux.loading; print('torch' in sys.modules, "
+    code = ("import sys, layerlift.inference.engines.flux, "
+            "layerlift.inference.engines.flux.models, "
+            "layerlift.inference.engines.flux.loading; print('torch' in sys.modules, "
             "'diffusers' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inference.engines.flux import tiny
+from layerlift.inference.engines.flux import tiny
 
 
 def test_tiny_pipeline_has_the_real_fill_layout():

@@ -1,0 +1,39 @@
+"""The `layerlift` command: the core's sub-commands plus the trainer and the desktop app.
+
+It sits above the three packages so that it may import each of them; the core's CLI
+(layerlift.inference.cli) may not import the app or the trainer. Each is imported only when
+its sub-command runs, so `layerlift --help` loads neither torch nor Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from layerlift.inference import cli as core_cli
+
+
+def run_train(argv: list[str]) -> int | None:
+    from layerlift.training.cli import main as train_main
+
+    return train_main(argv)
+
+
+def run_gui(argv: list[str]) -> int | None:
+    from layerlift.desktop.app import main as gui_main
+
+    return gui_main(argv)
+
+
+COMMANDS: dict[str, tuple[core_cli.Delegate, str]] = {
+    "train": (run_train, "cycle-consistent LoRA training"),
+    "gui": (run_gui, "open the desktop editor (optionally on IMAGE)"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return core_cli.main(argv, COMMANDS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""What the worker runs for the app: decompose/compose on a window around the logo. Qt-free.
+
+The engines already work on a crop around the mask, but the whole photo still crosses the
+API (validation, the outside-the-mask copy, the cycle error), which on a 24 MP photo costs
+seconds and, holding the GIL in numpy calls, stalls the UI. So the app hands the engine a
+window generously larger than the engine's own working crop (see `engine_window`) and pastes
+the result back. Outside the mask the object is the photo, bit for bit, either way.
+
+`finish_*` run in the worker thread too: they build the full-size layer pixels, so the GUI
+thread only wraps finished arrays.
+
+The decomposed logo comes back as printed (it carries the surface's light); `finish` also
+divides that light out (`deshade_logo`) for the ink that Recompose hands to compose, which
+shades an asset at its place. The window holds the area the shading is measured over (the
+logo's box grown by CONTEXT_MARGIN times its long side, less than the window's growth), so the
+ink is the one the full photo would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from layerlift.desktop.display import prepare, remember
+from layerlift.desktop.document import Rect, quad_bbox, rgb_to_rgba
+from layerlift.inference.crop import mask_bbox
+
+# The window reaches this far past the mask's (or quad's) box on each side: twice the box's
+# long side, and at least MIN_CONTEXT pixels. The engines' working crop is a square of 1.5x
+# the long side (inference/crop.py) slid inside the photo at its edges; with this much room
+# it sits at the same place in the window as in the photo, so results are identical.
+MIN_CONTEXT = 96
+
+
+def engine_window(box: Rect, shape: tuple[int, int]) -> Rect:
+    x0, y0, x1, y1 = box
+    grow = max(MIN_CONTEXT, 2 * (x1 - x0), 2 * (y1 - y0))
+    h, w = shape
+    return max(0, x0 - grow), max(0, y0 - grow), min(w, x1 + grow), min(h, y1 + grow)
+
+
+@dataclass
+class Decomposition:
+    object_rgba: np.ndarray      # HxWx4, full photo size, opaque
+    asset: np.ndarray            # the logo's tight RGBA crop, as printed
+    ink: np.ndarray              # the same crop with the surface's shading divided out
+    quad: np.ndarray             # where both sit in the photo
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
+                  **options: Any) -> tuple[Any, Callable[[Any], Decomposition]]:
+    """The request for the window around the mask, and the function that pastes its result.
+
+    `mask` is HxW bool, or uint8 coverage (>= 128 is logo); `box`, the mask's box when the
+    caller knows it, saves a scan of the whole mask.
+    """
+    from layerlift.inference.contract import DecomposeRequest, validate_mask
+    from layerlift.inference.engines.classical.compose import deshade_logo
+    from layerlift.inference.layers import logo_asset
+
+    if box is None:
+        marked = mask if mask.dtype == bool else mask >= 128
+        validate_mask(marked, image.shape[:2])      # an empty mask: the core's InputError
+        box = mask_bbox(marked)                     # exclusive ends
+    x0, y0, x1, y1 = window = engine_window(box, image.shape[:2])
+    sub = mask[y0:y1, x0:x1]
+    sub = sub if sub.dtype == bool else sub >= 128
+    # The photo's window goes as a view: the worker copies it (`private_request`), so the
+    # GUI thread does not (on a first run, ~20 ms of page faults). The photo is never
+    # written in place (`finish` reads it on the worker too); the mask is, by the brush,
+    # so its window is copied here.
+    request = DecomposeRequest(image=image[y0:y1, x0:x1], mask=np.ascontiguousarray(sub),
+                               **options)
+
+    def finish(layers: Any) -> Decomposition:
+        full = rgb_to_rgba(image)
+        full[y0:y1, x0:x1, :3] = layers.object
+        remember(full, prepare(full))      # the canvas's copy, made here off the GUI thread
+        asset, quad = logo_asset(layers.logo)
+        # De-shading keeps the alpha, so the ink's crop is the asset's box: cut the same box.
+        (ax0, ay0), (ax1, ay1) = quad[0].astype(int), quad[2].astype(int)
+        ink = deshade_logo(layers.logo, layers.object)[ay0:ay1, ax0:ax1].copy()
+        meta = dict(layers.meta, window=list(window))
+        return Decomposition(full, asset, ink, quad + [x0, y0], meta)
+
+    return request, finish
+
+
+def private_request(request: Any) -> Any:
+    """The request with its own contiguous copy of a photo or object window handed over as a
+    view (see `decompose_job`, `compose_job`); run on the worker thread, before the engine."""
+    for name in ("image", "object"):
+        pixels = getattr(request, name, None)
+        if isinstance(pixels, np.ndarray) and not pixels.flags.c_contiguous:
+            return replace(request, **{name: np.ascontiguousarray(pixels)})
+    return request
+
+
+def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
+                **options: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+    """The request for the window around the logo's quad, and the paste-back function
+    (returns the full-size recomposed RGBA). Nothing is copied on the caller's thread: the
+    object's window goes as a view (layer pixels are never written in place; the worker
+    copies it, `private_request`), and the full-size copy happens in `finish`, on the
+    worker's thread too."""
+    from layerlift.inference.contract import ComposeRequest
+
+    h, w = object_rgba.shape[:2]
+    box = quad_bbox(quad, (h, w))
+    if box is None:       # the logo was moved off the photo: compose the whole photo
+        box = (0, 0, w, h)
+    x0, y0, x1, y1 = engine_window(box, (h, w))
+    request = ComposeRequest(object=object_rgba[y0:y1, x0:x1, :3],
+                             logo_asset=asset, quad=np.asarray(quad, np.float64) - [x0, y0],
+                             **options)
+
+    def finish(rgb: np.ndarray) -> np.ndarray:
+        full = object_rgba.copy()
+        full[..., 3] = 255
+        full[y0:y1, x0:x1, :3] = rgb
+        remember(full, prepare(full))
+        return full
+
+    return request, finish
+
+
+def job_notes(result: Any, warnings: list[str]) -> list[str]:
+    """What the user should hear about a finished run besides the result: the warnings the
+    engine raised, and a flux out-of-memory fallback (meta "memory_tiers_tried")."""
+    notes = list(warnings)
+    tried = getattr(result, "meta", {}).get("memory_tiers_tried") or []
+    if len(tried) > 1:
+        notes.append(f"Ran with memory tier {tried[-1]} after running out of GPU memory with "
+                     f"{', '.join(map(str, tried[:-1]))}.")
+    return notes

@@ -1,0 +1,152 @@
+"""The classical decomposition: find the mark, unblend or fill under it, solve the logo layer.
+
+1. Working crop around the mask (time follows the logo's size, not the photo's).
+2. Matte: the mark's support, opacity, colour and per-pixel alpha (matting.py).
+3. Surface: untouched pixels kept exactly; semi-transparent pixels over a textured surface
+   unblended, B = (I - a*L) / (1 - a); the rest of the mark filled from the surroundings:
+   a smooth shading fill (fill.py) plus, on a repeating texture, the texture copied from one
+   period away (texture.py).
+4. Logo layer: colour and alpha solved from the input and the recovered surface, so that
+   alpha-over(logo, object) reproduces the input.
+5. Paste back into the full photo, only inside the mask.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from layerlift.inference.contract import (
+    CancelToken,
+    DecomposeRequest,
+    Layers,
+    ProgressCallback,
+    check_cancel,
+    report,
+)
+from layerlift.inference.crop import extract, write_window
+from layerlift.inference.engines.classical.fill import fill
+from layerlift.inference.engines.classical.matting import Matte, dilate, estimate_matte
+from layerlift.inference.engines.classical.regions import mask_regions
+from layerlift.inference.engines.classical.texture import add_repeating_texture
+from layerlift.inference.layers import solve_logo
+
+# Above this alpha a pixel is filled instead of unblended: unblending divides by (1 - a)
+# and so amplifies every error in a and L.
+FILL_ALPHA_OPAQUE = 0.35
+FILL_ALPHA_SEMI = 0.9
+STEPS = 5
+# Larger crops are matted at this size (then recovered at full size): time follows the logo
+# but stays bounded for very large ones.
+MATTE_MAX_SIDE = 800
+# The fill region reaches this far past the mark, so the fill starts from clean surface,
+# not from blurred, haloed or JPEG-rung edge pixels.
+FILL_GROW = 2
+
+
+def recover_surface(img: np.ndarray, matte: Matte,
+                    mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The surface under the mark (float [0, 1]) and the region that was filled."""
+    a = matte.alpha
+    # Unblending only pays where the surface has texture to recover; on a smooth surface a
+    # fill is as good and does not depend on the opacity estimate.
+    unblend = matte.opacity < 1.0 and matte.texture_informative
+    filled = a >= (FILL_ALPHA_SEMI if unblend else FILL_ALPHA_OPAQUE * matte.opacity)
+    if not unblend and filled.any():
+        filled = dilate(filled, FILL_GROW) & mask
+    surface = img.copy()
+    blend = (a > 0) & ~filled
+    ab = a[blend][:, None]
+    surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
+    if filled.any():
+        smooth = fill(surface, filled)
+        surface = add_repeating_texture(smooth, surface, filled, ~filled)
+    return surface, filled
+
+
+def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
+    """The matte, estimated on the crop shrunk to at most MATTE_MAX_SIDE for large logos.
+
+    Finding the mark and its opacity needs no more detail than that; the surface is then
+    recovered at full size, so untouched pixels stay exact.
+    """
+    side = mask.shape[0]
+    if side <= MATTE_MAX_SIDE:
+        return estimate_matte(img, mask)
+    n = MATTE_MAX_SIDE
+    small = estimate_matte(cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA),
+                           cv2.resize(mask.astype(np.uint8), (n, n),
+                                      interpolation=cv2.INTER_AREA) > 0)
+
+    def up(x: np.ndarray) -> np.ndarray:
+        return cv2.resize(x, (side, side), interpolation=cv2.INTER_LINEAR)
+
+    alpha = up(small.alpha) * mask
+    alpha[alpha < 0.03] = 0.0
+    return Matte(alpha.astype(np.float32), up(small.colour), up(small.background), alpha > 0,
+                 small.opacity, small.texture_informative)
+
+
+class Stages:
+    """Times the pipeline's stages (summed over regions), reports progress, checks cancel."""
+
+    def __init__(self, on_progress: ProgressCallback | None, cancel: CancelToken | None,
+                 total: int) -> None:
+        self.on_progress, self.cancel, self.total = on_progress, cancel, total
+        self.timings: dict[str, float] = {}
+        self.done = 0
+        self.clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.clock
+        self.clock = now
+        self.done += 1
+        report(self.on_progress, self.done, self.total)
+        check_cancel(self.cancel)
+
+
+def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback | None,
+                        cancel: CancelToken | None) -> Layers:
+    check_cancel(cancel)
+    image, mask = request.image, request.mask
+    regions = mask_regions(mask)
+    stages = Stages(on_progress, cancel, STEPS * len(regions))
+    obj = image.copy()
+    logo = np.zeros(image.shape[:2] + (4,), np.uint8)
+    found = []
+    for box, crop_mask in regions:
+        crop = extract(image, box)
+        img = crop.astype(np.float32) / 255.0
+        stages.lap("crop_s")
+        matte = matte_at_working_size(img, crop_mask)
+        stages.lap("matte_s")
+        surface, filled = recover_surface(img, matte, crop_mask)
+        surface8 = np.clip(np.rint(surface * 255.0), 0, 255).astype(np.uint8)
+        untouched = (matte.alpha <= 0) | ~crop_mask
+        surface8[untouched] = crop[untouched]
+        stages.lap("surface_s")
+        logo_crop = solve_logo(crop, surface8, matte.alpha, crop_mask)
+        stages.lap("logo_s")
+        write_window(obj, surface8, box, crop_mask)
+        write_window(logo, logo_crop, box, crop_mask)
+        stages.lap("paste_s")
+        found.append((box, crop_mask, matte, filled))
+    return Layers(object=obj, logo=logo, meta=describe(found, stages.timings))
+
+
+def describe(found: list, timings: dict[str, float]) -> dict:
+    """What the run found, for layers.meta: the largest region's matte speaks for all."""
+    box, crop_mask, matte, filled = max(found, key=lambda f: int(f[1].sum()))
+    area = max(sum(int(f[1].sum()) for f in found), 1)
+    return {
+        "timings": timings,
+        "opacity": matte.opacity,
+        "texture_informative": matte.texture_informative,
+        "mark_fraction": sum(float((f[2].alpha > 0).sum()) for f in found) / area,
+        "filled_fraction": sum(float(f[3].sum()) for f in found) / area,
+        "crop": [box.x0, box.y0, box.side],
+        "regions": len(found),
+    }

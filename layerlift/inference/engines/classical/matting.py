@@ -1,0 +1,299 @@
+"""Where is the logo inside the brushed mask, how opaque is it, and what is its alpha?
+
+A brushed mask is loose: most of it is untouched surface, and the engine's accuracy lives in
+telling the two apart. In a few rounds we
+1. predict the surface B0 inside the unknown region (isophote continuation of the lightly
+   smoothed surroundings), and score each pixel by its departure from B0 against the local
+   colour covariance of the surface's texture (Mahalanobis distance);
+2. call the mark the pixels scoring high (hysteresis), and let the rest of the mask count
+   as known surface for the next round.
+Then the mark's opacity (how much surface texture shows through it, bounded below by the
+gamut), its colour L, and each pixel's alpha from the blend equation I = a*L + (1 - a)*B.
+All images here are float32 RGB in [0, 1] on the working crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from layerlift.inference.engines.classical.smooth import (
+    blur,
+    linear_fill,
+    normalized_blur,
+    smooth_fill,
+)
+
+# Detection thresholds, in units of the local texture level s (hysteresis: a mark pixel
+# departs by more than T_LOW and is connected to one that departs by more than T_HIGH).
+T_LOW = 3.0
+T_HIGH = 6.0
+# Texture level floor (sensor/JPEG noise on a flat surface), in [0, 1] units.
+NOISE_FLOOR = 2.0 / 255
+# Surface texture must exceed this (RMS of its fine detail) to tell how much shows through.
+TEXTURE_INFORMATIVE = 2.5 / 255
+# Opacity above this is treated as fully opaque.
+OPAQUE = 0.85
+# Pixels well inside the mark needed before its inner texture is believed.
+MIN_DEEP = 100
+# How far the gamut bound may exceed the texture's opacity reading before the reading is
+# put down to the mark's own detail.
+OPACITY_SLACK = 0.2
+# A white or black mark on an untextured surface is called a watermark below this opacity.
+EXTREME_MAX_OPACITY = 0.7
+# A coloured mark whose gamut bound is below this departs from its surface by less than a
+# quarter of the way to the gamut's edge: too faint for a print made to be seen, so it is
+# taken for a watermark of unknown opacity (see estimate_opacity).
+FAINT_MARK = 0.25
+# Smallest smoothing scale of the surface fit, px.
+BACKGROUND_SIGMA = 4.0
+# The local texture size is capped at this multiple of the crop's median.
+SCALE_CAP = 3.0
+# A core pixel departs from the surface by at least this fraction of the local maximum.
+CORE_FRACTION = 0.8
+# Neighbourhood over which departures from the surface are averaged before detection.
+DETECT_SIGMA = 1.0
+
+
+@dataclass
+class Matte:
+    alpha: np.ndarray        # HxW float32 in [0, 1]; 0 where the surface is untouched
+    colour: np.ndarray       # HxWx3 float32 logo colour estimate L (meaningful where alpha > 0)
+    background: np.ndarray   # HxWx3 float32 smooth surface estimate B0
+    support: np.ndarray      # HxW bool, pixels the mark touches
+    opacity: float           # the mark's estimated opacity (1 = opaque print)
+    texture_informative: bool
+
+
+def disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask.copy()
+    return cv2.dilate(mask.astype(np.uint8), disk(radius)).astype(bool)
+
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask.copy()
+    return cv2.erode(mask.astype(np.uint8), disk(radius), borderType=cv2.BORDER_REPLICATE,
+                     borderValue=0).astype(bool)
+
+
+def background_model(img: np.ndarray, known: np.ndarray, sigma: float = BACKGROUND_SIGMA,
+                     coarse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth surface B0 from the known pixels and the mark score d of every pixel.
+
+    d is the departure from B0, averaged over a small neighbourhood (a mark is coherent
+    over a few pixels, texture much less), measured against the local colour covariance of
+    the same quantity over known surface (Mahalanobis): a surface's texture varies along a
+    few colour directions (mostly brightness), a mark usually departs along another.
+    """
+    w = known.astype(np.float32)
+    b0 = isophote_fill(img, known, coarse)
+    resid = blur(img - b0, DETECT_SIGMA)
+    # The texture level is measured against a smooth fit at the scale of the unknown region:
+    # the part of the surface's texture finer than that cannot be predicted inside.
+    spread = blur(img - linear_fill(img, w, sigma), DETECT_SIGMA)
+    i, j = np.triu_indices(3)
+    products = spread[..., i] * spread[..., j]               # rr, rg, rb, gg, gb, bb
+    cov_flat = smooth_fill(products, w, 2.0 * sigma)
+    # The covariance gives the texture's colour directions; its size comes from the mean
+    # absolute departure, which a few strong edges in the surface do not inflate as much.
+    size = np.sqrt((spread ** 2).sum(axis=2))
+    mean_abs = smooth_fill(size, w, 2.0 * sigma)
+    # A strong edge in part of the surroundings (a box's corner, a shadow) must not hide the
+    # mark everywhere: the local size is capped at a multiple of the crop's typical size.
+    if known.any():
+        mean_abs = np.minimum(mean_abs, SCALE_CAP * float(np.median(size[known])))
+    trace = cov_flat[..., 0] + cov_flat[..., 3] + cov_flat[..., 5]
+    cov_flat *= (1.18 * mean_abs ** 2 / np.maximum(trace, 1e-12))[..., None]
+    # Only pixels of the mask need a score.
+    inside = ~known if (~known).any() else np.ones_like(known)
+    cov = np.empty((int(inside.sum()), 3, 3), np.float32)
+    cov[:, i, j] = cov_flat[inside]
+    cov[:, j, i] = cov_flat[inside]
+    cov += np.eye(3, dtype=np.float32) * NOISE_FLOOR ** 2
+    r = resid[inside]
+    x = np.linalg.solve(cov, r[..., None])[..., 0]
+    d = np.zeros(known.shape, np.float32)
+    d[inside] = np.sqrt(np.maximum((r * x).sum(axis=1), 0.0))
+    return b0, d
+
+
+def isophote_fill(img: np.ndarray, known: np.ndarray, coarse: bool = False) -> np.ndarray:
+    """Smooth surface B0: known pixels lightly smoothed; unknown ones continued along the
+    isophotes (OpenCV TELEA), so bands and highlights that cross the mask carry on.
+
+    TELEA's cost follows the hole's area; `coarse` runs it at half size (a first guess).
+    """
+    smooth, _ = normalized_blur(img, known.astype(np.float32), 2.0)
+    hole = (~known).astype(np.uint8)
+    if not hole.any():
+        return smooth
+    h, w = known.shape
+    size = (max(1, w // 2), max(1, h // 2)) if coarse else (w, h)
+    u8 = np.clip(np.rint(cv2.resize(smooth, size, interpolation=cv2.INTER_AREA) * 255.0),
+                 0, 255).astype(np.uint8)
+    small_hole = cv2.resize(hole, size, interpolation=cv2.INTER_AREA)
+    if coarse:
+        small_hole = cv2.dilate(small_hole, disk(1))
+    filled = cv2.inpaint(u8, small_hole, 3 if coarse else 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled.astype(np.float32) / 255.0, (w, h),
+                        interpolation=cv2.INTER_LINEAR)
+    return np.where(known[..., None], smooth, filled)
+
+
+def hysteresis(score: np.ndarray, low: float, high: float, region: np.ndarray) -> np.ndarray:
+    """Pixels of `region` with score > low that are connected to one with score > high."""
+    weak = (score > low) & region
+    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(weak)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[(score > high) & weak])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def prediction_scale(known: np.ndarray) -> float:
+    """Smoothing scale matching how far the unknown pixels are from known surface.
+
+    Inside the mask B0 is an interpolation across the unknown region, as smooth as the
+    region is wide; the texture level s must be measured at the same smoothness, or the
+    surface's own texture inside the mask would look like a mark.
+    """
+    dist = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, 3)
+    return float(np.clip(0.5 * dist.max(), BACKGROUND_SIGMA, 24.0))
+
+
+def detect_mark(img: np.ndarray, mask: np.ndarray,
+                rounds: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mark's pixels inside the mask; returns (mark, B0, known surface)."""
+    known = ~mask
+    if known.sum() < 16:
+        # The mask covers the whole crop: learn the surface from the whole crop, robustly.
+        known = np.ones_like(mask)
+    mark = np.zeros_like(mask)
+    b0 = img
+    for round_ in range(rounds):
+        b0, d = background_model(img, known, prediction_scale(known), coarse=round_ == 0)
+        mark = hysteresis(d, T_LOW, T_HIGH, mask)
+        # Untouched surface inside the mask becomes known for the next round.
+        known = ~dilate(mark, 3)
+        if known.sum() < 16:
+            break
+    return mark, b0, known
+
+
+def robust_var(x: np.ndarray) -> float:
+    """Sum over channels of the squared MAD-based standard deviation."""
+    if x.shape[0] == 0:
+        return 0.0
+    med = np.median(x, axis=0)
+    mad = np.median(np.abs(x - med), axis=0) * 1.4826
+    return float((mad ** 2).sum())
+
+
+def fine_detail(img: np.ndarray) -> np.ndarray:
+    """Each pixel minus the mean of its 8 neighbours: the finest texture, edges aside."""
+    kernel = np.full((3, 3), -1.0 / 8.0, np.float32)
+    kernel[1, 1] = 1.0
+    return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT)
+
+
+def mark_core(img: np.ndarray, b0: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """The mark's full-strength pixels: off its anti-aliased or blurred edges.
+
+    A pixel is core where its departure from the surface is close to the strongest
+    departure nearby (the stroke's plateau).
+    """
+    strength = np.sqrt(((img - b0) ** 2).sum(axis=2)) * mark
+    plateau = strength >= CORE_FRACTION * cv2.dilate(strength, disk(1))
+    # ... and not a faint pixel of the mark's rim next to a much stronger stroke.
+    strong = strength >= 0.5 * cv2.dilate(strength, disk(4))
+    return erode(mark, 1) & plateau & strong
+
+
+def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np.ndarray,
+                     known: np.ndarray) -> tuple[float, bool]:
+    """How opaque the mark is, from how much of the surface's fine texture shows through it.
+
+    Over a semi-transparent mark I = o*L + (1 - o)*B, so the fine detail inside the mark is
+    (1 - o) times the surface's. Where the surface has no texture this says nothing; we then
+    fall back on the gamut: L must lie in [0, 1], which bounds o from below.
+    """
+    inner = core
+    if inner.sum() < 10:
+        return 1.0, False     # too little of the mark to judge
+    hf = fine_detail(img)
+    deep = erode(core, 1) & erode(mark, 3)
+    hf_in = hf[deep]
+    ring = erode(known, 1)
+    hf_bg = hf[ring]
+    var_bg = robust_var(hf_bg)
+    var_in = robust_var(hf_in)
+    # Gamut bound: the least alpha that keeps L = B0 + (I - B0)/a inside [0, 1].
+    diff = img[inner] - b0[inner]
+    room = np.where(diff > 0, 1.0 - b0[inner], b0[inner])
+    a_min = np.max(np.abs(diff) / np.maximum(room, 1e-3), axis=1)
+    o_min = float(np.clip(np.median(a_min), 0.05, 1.0))
+    # At that alpha, is the logo colour white or black (every channel at the gamut's edge)?
+    # Watermarks mostly are; then the gamut bound is the opacity itself.
+    colour = np.median(np.clip(b0[inner] + diff / o_min, 0.0, 1.0), axis=0)
+    extreme = bool(np.all(colour >= 0.8) or np.all(colour <= 0.2))
+    # Thin strokes have no pixels away from their edges, whose own detail would swamp
+    # the surface's: then the texture says nothing.
+    informative = var_bg > TEXTURE_INFORMATIVE ** 2 and ring.sum() > 30 and deep.sum() >= MIN_DEEP
+    ratio = float(np.sqrt(var_in / max(var_bg, 1e-12)))
+    # More detail inside than outside: the mark has texture of its own; nothing to learn.
+    informative = informative and ratio < 0.95
+    if extreme and o_min < EXTREME_MAX_OPACITY:
+        opacity = o_min
+    elif informative and ratio < 0.3:
+        opacity = 1.0                  # the surface's texture does not show through
+    elif informative and ratio > 0.5 and o_min <= 1.0 - ratio + OPACITY_SLACK:
+        # (o_min is a lower bound of the opacity: far above 1 - ratio, the inner detail is
+        # the mark's own, not the surface's.)
+        opacity = max(1.0 - ratio, o_min)
+    elif not informative and o_min < FAINT_MARK:
+        # A faint coloured mark on a surface that cannot tell: its opacity lies somewhere in
+        # [o_min, 1]; the middle of that range bounds the alpha error by half of it.
+        opacity = 0.5 * (1.0 + o_min)
+    else:
+        opacity = 1.0
+    opacity = float(np.clip(opacity, 0.05, 1.0))
+    if opacity >= OPAQUE:
+        opacity = 1.0
+    return opacity, bool(informative)
+
+
+def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
+    mark, b0, known = detect_mark(img, mask)
+    h, w = mask.shape
+    if not mark.any():
+        zeros = np.zeros((h, w), np.float32)
+        return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False)
+    inner = mark_core(img, b0, mark)
+    if inner.sum() < 10:
+        inner = mark
+    opacity, informative = estimate_opacity(img, b0, mark, inner, known)
+    # The logo's colour: read off the mark's inner pixels (extrapolated along the blend line
+    # when semi-transparent), spread smoothly over the support.
+    if opacity >= 1.0:
+        samples, sigma = img, 2.0
+    else:
+        samples, sigma = np.clip(b0 + (img - b0) / opacity, 0.0, 1.0), 3.0
+    colour = smooth_fill(samples, inner.astype(np.float32), sigma)
+    support = dilate(mark, 2) & mask
+    d = colour - b0
+    proj = ((img - b0) * d).sum(axis=2) / np.maximum((d ** 2).sum(axis=2), 0.05 ** 2)
+    alpha = np.clip(proj, 0.0, opacity)
+    alpha[inner] = opacity
+    alpha[~support] = 0.0
+    alpha[alpha < 0.03] = 0.0
+    return Matte(alpha.astype(np.float32), colour, b0, support, opacity, informative)
