@@ -178,7 +178,8 @@ def lockup_mark(rng: np.random.Generator, colours: list[np.ndarray]) -> FlatMark
     h = word.coverage.shape[0]
     icon = icon_mark(rng, "brands", h * 3, colours[0])
     scale = h * rng.uniform(1.0, 1.4) / icon.coverage.shape[0]
-    size = (max(4, int(icon.coverage.shape[1] * scale)), max(4, int(icon.coverage.shape[0] * scale)))
+    ih, iw = icon.coverage.shape
+    size = (max(4, int(iw * scale)), max(4, int(ih * scale)))
     ink_i = cv2.resize(icon.ink * icon.coverage[..., None], size, interpolation=cv2.INTER_AREA)
     cov_i = cv2.resize(icon.coverage, size, interpolation=cv2.INTER_AREA)
     rows = max(cov_i.shape[0], h)
@@ -249,7 +250,7 @@ def photo_crop(rng: np.random.Generator, name: str, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     best, best_score = None, -1.0
     for _ in range(4):
-        side = int(min(h, w) * rng.uniform(0.6, 1.0))
+        side = int(min(h, w) * rng.uniform(0.75, 1.0))
         y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         crop = np.ascontiguousarray(img[y0:y0 + side, x0:x0 + side])
         interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
