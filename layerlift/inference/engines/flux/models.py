@@ -1,6 +1,7 @@
 """`layerlift models`: what engines exist, which weights were found where, what is missing.
 
-`layerlift models download [ID]` is the only command that uses the network.
+`layerlift models download [ID]` is the only command that uses the network;
+`layerlift models plan` sizes and times the real model from its configuration (plan.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from layerlift.inference.engines.flux import loading
+from layerlift.inference.engines.flux import loading, plan
 from layerlift.inference.errors import LayerliftError
 
 GATED_HINT = ("FLUX.1-Fill-dev is gated: accept its licence on the model's page, then log in "
@@ -28,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("download", help="download FLUX weights into the Hugging Face cache")
     down.add_argument("repo", nargs="?", default=None,
                       help=f"Hugging Face repo id (default {loading.DEFAULT_REPO})")
+    plan.add_arguments(sub.add_parser(
+        "plan", help="parameters, bytes per memory tier, FLOPs and ideal time per step, "
+                     "counted from the configuration (no weights)"))
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        return plan.run(args)
     if args.command == "download":
         return download(args.repo or loading.default_model())
     return list_models()
