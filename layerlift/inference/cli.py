@@ -137,7 +137,7 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     eng.add_argument("--model", help="flux: base model folder, single file or id")
     eng.add_argument("--lora", metavar="FILE[:SCALE]", help="flux: LoRA .safetensors")
     eng.add_argument("--memory", metavar="TIER",
-                     help="flux: force a memory tier (gpu, offload, fp8, nf4, group)")
+                     help="flux: force a memory tier (gpu, fp8, nf4, group)")
     eng.add_argument("--device", metavar="D", help="flux: cuda, mps or cpu")
 
     masks = Parser(add_help=False)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from layerlift.inference.crop import CropBox, extract
+
 DECOMPOSE_PROMPT = (
     "A triptych of the same product photo. Left: the photo with a printed logo. "
     "Middle: only the logo, in place, on a plain white background. "
@@ -41,6 +43,17 @@ def logo_on_white(logo_rgba: np.ndarray) -> np.ndarray:
     a = logo_rgba[..., 3:4].astype(np.float32) / 255.0
     out = logo_rgba[..., :3].astype(np.float32) * a + WHITE * (1.0 - a)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def logo_panel(logo_rgba: np.ndarray, box: CropBox, size: int) -> np.ndarray:
+    """The logo panel of the crop `box` at S = size, for the engine and the trainer alike.
+
+    The window is flattened over white at photo scale, then resized like the other panels.
+    Resizing the straight-alpha RGBA first would blend the colour under alpha 0 (often black)
+    into the logo's edges: a dark fringe that flattening first never shows.
+    """
+    window = extract(logo_rgba, box)
+    return extract(logo_on_white(window), CropBox(0, 0, box.side), size)
 
 
 def decompose_triptych(composite: np.ndarray, mask: np.ndarray,

@@ -45,6 +45,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     a("--cycle-start", type=int, metavar="STEP", help="step the cycle loss starts (default 500)")
     a("--cycle-space", choices=("latent", "pixel"),
       help="build the cycled input by swapping latent panels (default) or through the VAE")
+    a("--loss-region", choices=("fill", "all"),
+      help="average the loss over the tokens inference generates (fill, default) or all")
+    a("--no-timestep-shift", dest="timestep_shift", action="store_const", const=False,
+      help="plain logit-normal timesteps, not shifted like the inference schedule")
     a("--seed", type=int, help="seed of data order, augmentation and noise (default 0)")
     a("--checkpoint-every", type=int, metavar="N", help="steps between checkpoints (250)")
     a("--keep-checkpoints", type=int, metavar="N", help="newest checkpoints kept (3; 0 = all)")

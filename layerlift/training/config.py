@@ -36,6 +36,8 @@ class TrainConfig:
     cycle_weight: float = 0.5
     cycle_start: int = 500          # optimizer step at which the cycle term starts
     cycle_space: str = "latent"     # latent: swap latent panels; pixel: VAE round trip
+    loss_region: str = "fill"       # fill: average the loss over generated tokens; all: every
+    timestep_shift: bool = True     # shift training sigmas as inference shifts its schedule
     seed: int = 0
     checkpoint_every: int = 250     # optimizer steps between checkpoints (0 = only at the end)
     keep_checkpoints: int = 3       # newest checkpoints kept on disk (0 = keep all)
@@ -79,6 +81,8 @@ class TrainConfig:
             raise InputError(f"cycle-weight must not be negative, got {self.cycle_weight}")
         if self.cycle_space not in ("latent", "pixel"):
             raise InputError("cycle-space must be latent or pixel")
+        if self.loss_region not in ("fill", "all"):
+            raise InputError("loss-region must be fill or all")
         if self.mixed_precision not in ("auto", "bf16", "fp32"):
             raise InputError("mixed-precision must be auto, bf16 or fp32")
         if not str(self.out).endswith(".safetensors"):

@@ -25,7 +25,7 @@ from PIL import Image
 from layerlift.inference.crop import CropBox, extract, working_crop
 from layerlift.inference.engines.flux.engine import compose_crop
 from layerlift.inference.errors import InputError
-from layerlift.inference.triptych import logo_on_white
+from layerlift.inference.triptych import logo_panel
 
 SAMPLE_FILES = ("composite.png", "mask.png", "object.png", "logo.png")
 STREAM_SALT = 7919          # separates streamed generator seeds from the run's own seed
@@ -148,13 +148,9 @@ def make_example(sample: Sample, size: int, rng: np.random.Generator | None = No
             composite, obj, logo, mask = (np.ascontiguousarray(a[:, ::-1])
                                           for a in (composite, obj, logo, mask))
         margin = float(rng.uniform(*MARGIN_RANGE))
-    # The logo panel is flattened at full size, then cut like the other panels: flattening
-    # over white is linear, so this equals flattening the resized straight-alpha logo.
-    panel_full = logo_on_white(logo)
-
     def cut(box: CropBox) -> Panels:
         return Panels(composite=extract(composite, box, size),
-                      logo_panel=extract(panel_full, box, size),
+                      logo_panel=logo_panel(logo, box, size),   # as the engine's compose
                       object=extract(obj, box, size),
                       alpha=extract(logo[..., 3], box, size).astype(np.float32) / 255.0,
                       box=box)

@@ -1,32 +1,49 @@
-"""The training objective: flow matching on both triptychs, plus the cycle term.
+"""The training objective: flow matching on both triptychs, plus the cycle reconstruction.
 
 Flow matching (rectified flow, as FLUX): for clean packed latents x0, noise n and sigma in
-(0, 1), x_t = (1 - sigma) x0 + sigma n, and the transformer predicts v ~ n - x0. Sigma is drawn
-from a logit-normal (mean 0, std 1), the usual choice for FLUX fine-tuning.
+(0, 1), x_t = (1 - sigma) x0 + sigma n, and the transformer predicts v ~ n - x0.
 
-    L_flow = mean over the 2B items (B decompose + B compose triptychs) of |v - (n - x0)|^2
+Timesteps (--timestep-shift, on by default): sigma = sigmoid(z + mu), z ~ N(0, 1): the
+logit-normal usual for FLUX fine-tuning, shifted by the mu with which FluxFillPipeline shifts
+its inference schedule (mu grows with the image-token count, from the scheduler's config;
+sigmoid(logit(t) + mu) is exactly the scheduler's time shift of t). The median sigma is then
+about 0.73 at S = 512 and 0.84 at S = 768, where inference spends its steps; unshifted it
+would be 0.5. --no-timestep-shift: mu = 0.
 
-The cycle term (both directions, in the packed latent space of the panels):
-  1. one-step estimate of the clean triptych from the same forward: x0_hat = x_t - sigma * v
-     (the Euler step to sigma = 0; differentiable, so gradients reach the first pass).
-  2. decompose -> compose: the logo and object panels of the decompose estimate (A', B') replace
-     the logo and object panels of the compose triptych's masked-image latents (its condition);
-     compose -> decompose: the composite panel of the compose estimate (I*) replaces the
-     composite panel of the decompose triptych's condition. The fill-mask channels and the
-     panels the model must generate are left as they are. The two triptychs are cut as the
-     engine cuts them (decompose around the user's mask, compose around the logo's support),
-     so a swapped panel is first resampled from its crop onto the other's (bilinear,
-     differentiable); where the other crop reaches past it, the real panel stays.
-  3. the transformer runs again on the same noisy latents x_t and sigma with the cycled
-     condition, giving v_cyc. The cycle loss pulls it onto the prediction from the real
-     condition, which is held fixed (stop-gradient) so the two cannot agree by ignoring
-     the condition:
-        L_cycle = mean over items of (1 - sigma_src) * |v_cyc - stopgrad(v)|^2
-     where sigma_src is the sigma of the item whose estimate was swapped in: the weight
-     discounts one-step estimates made from very noisy inputs.
-     Gradients of L_cycle reach the LoRA through v_cyc (second pass) and through A', B', I*
-     (first pass): the decomposition is pushed towards layers that compose back to the same
-     result, and composition towards an image that decomposes back.
+Loss region (--loss-region): `fill` (default) averages the squared error over the tokens the
+fill mask generates (a token counts when any of its 16 x 16 pixels is filled); `all` over
+every token. Inference copies the other tokens from the condition and throws the model's
+output there away, and compose generates only the dilated logo support (10-20 % of its
+tokens): averaged over all tokens, its signal would be diluted 5-10 times.
+
+    L_flow = mean over the 2B items (B decompose + B compose) of
+             mean over the item's region tokens of |v - (n - x0)|^2
+
+The cycle reconstruction (the paper's cycle): decompose I into (A', B') and compose them back:
+the result must be I; compose (A, B) into I* and decompose it again: the result must be A, B.
+  1. the first pass's one-step estimate x0_hat = x_t - sigma * v (differentiable), kept on
+     the region tokens only; elsewhere the known x0, as the engine pastes its output only
+     inside the fill region.
+  2. decompose -> compose: the logo and object panels of the decompose estimate (A', B')
+     become the logo and object panels of the compose condition (its masked-image latents);
+     compose -> decompose: the composite panel of the compose estimate (I*) becomes the
+     composite panel of the decompose condition. The fill-mask channels stay. The two
+     triptychs are cut as the engine cuts them (decompose around the user's mask, compose
+     around the logo's support), so a swapped panel is first resampled from its crop onto
+     the other's (bilinear, differentiable); where the other crop reaches past it, the real
+     panel stays.
+  3. the cycled pass is a flow-matching pass of its own, with fresh noise n' and sigma': its
+     clean latents x0' are the real panels it must produce (the real composite when composing
+     back, the real logo and object when decomposing again) and, on the panels it is given
+     as input, the swapped-in estimate, held fixed there: no real input panel reaches the
+     cycled pass through x_t', so it can only rebuild the target from the estimate.
+        L_cycle = mean over items of (1 - sigma_src) * mean over region tokens of
+                  |v' - (n' - x0')|^2
+     sigma_src is the first-pass sigma of the item whose estimate was swapped in (one-step
+     estimates from very noisy inputs are poor, so they count less); sigma' is the cycled
+     pass's own, drawn as the first pass's. Gradients reach the LoRA through v' (second
+     pass) and through A', B', I* (first pass): decomposition is pushed towards layers that
+     compose back to the input, composition towards an image that decomposes back.
 
   L = L_flow + w * L_cycle   (w = --cycle-weight from step --cycle-start on; 0 before)
 
@@ -46,6 +63,7 @@ Two ways to build the cycled condition (--cycle-space):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -62,9 +80,32 @@ class LossParts:
     cycle: float
 
 
-def sample_sigmas(count: int, generator: torch.Generator) -> torch.Tensor:
-    """Logit-normal sigmas in (0, 1)."""
-    return torch.sigmoid(torch.randn(count, generator=generator))
+def sample_sigmas(count: int, generator: torch.Generator, mu: float = 0.0) -> torch.Tensor:
+    """Logit-normal sigmas in (0, 1), shifted by mu: sigmoid(z + mu), z ~ N(0, 1)."""
+    return torch.sigmoid(torch.randn(count, generator=generator) + mu)
+
+
+def schedule_shift(scheduler_config, tokens: int) -> float:
+    """The mu by which FluxFillPipeline shifts its schedule for `tokens` image tokens.
+
+    Dynamic shifting (FLUX.1-Fill-dev): calculate_shift, as the pipeline calls it. A fixed
+    shift s maps t to s t / (1 + (s - 1) t) = sigmoid(logit(t) + ln s): mu = ln s.
+    """
+    from diffusers.pipelines.flux.pipeline_flux_fill import calculate_shift
+
+    c = scheduler_config
+    if not c.get("use_dynamic_shifting", False):
+        return math.log(c.get("shift", 1.0))
+    return calculate_shift(tokens, c.get("base_image_seq_len", 256),
+                           c.get("max_image_seq_len", 4096), c.get("base_shift", 0.5),
+                           c.get("max_shift", 1.15))
+
+
+def region_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor
+               ) -> torch.Tensor:
+    """(B,) squared error per item, averaged over the tokens `weight` (B, N) selects."""
+    err = ((pred - target) ** 2).mean(dim=2)
+    return (err * weight).sum(dim=1) / weight.sum(dim=1).clamp_min(1.0)
 
 
 def panels(tokens: torch.Tensor, inputs: Inputs) -> torch.Tensor:
@@ -137,30 +178,60 @@ def cycled_condition_pixels(model: FillModel, estimate: torch.Tensor, inputs: In
     return model.condition(torch.cat([decompose_again, compose_again]), inputs, generator)
 
 
+def loss_weights(inputs: Inputs, loss_region: str) -> torch.Tensor:
+    """(2B, N) token weights of the loss: the fill region, or every token."""
+    if loss_region == "all":
+        return torch.ones_like(inputs.region)
+    return inputs.region
+
+
+def cycled_target(x0: torch.Tensor, cond_cyc: torch.Tensor, inputs: Inputs) -> torch.Tensor:
+    """The cycled pass's clean latents: the real panels it must produce, and on the panels
+    it is given (decompose: the composite; compose: logo and object) the swapped-in estimate
+    of its condition, held fixed."""
+    half, dim = inputs.half, inputs.latent_dim
+    target = panels(x0, inputs).clone()
+    given = panels(cond_cyc[..., :dim].detach().float().contiguous(), inputs)
+    target[:half, :, 0] = given[:half, :, 0]
+    target[half:, :, 0:2] = given[half:, :, 0:2]
+    return target.reshape(x0.shape)
+
+
+def noised(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    s = sigma.view(-1, 1, 1)
+    return (1 - s) * x0 + s * noise
+
+
 def training_loss(model: FillModel, inputs: Inputs, generator: torch.Generator,
-                  cycle_weight: float, cycle_space: str = "latent") -> LossParts:
+                  cycle_weight: float, cycle_space: str = "latent", loss_region: str = "fill",
+                  timestep_shift: bool = True) -> LossParts:
     """L_flow (+ w * L_cycle when w > 0) for one batch; see the module docstring."""
     x0 = inputs.x0.float()
-    count = x0.shape[0]
+    count, half = x0.shape[0], inputs.half
+    dtype = inputs.x0.dtype
+    mu = schedule_shift(model.pipe.scheduler.config, x0.shape[1]) if timestep_shift else 0.0
+    weight = loss_weights(inputs, loss_region)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    sigma = sample_sigmas(count, generator).to(x0.device)
-    s = sigma.view(-1, 1, 1)
-    noisy = ((1 - s) * x0 + s * noise).to(inputs.x0.dtype)
+    sigma = sample_sigmas(count, generator, mu).to(x0.device)
+    noisy = noised(x0, noise, sigma).to(dtype)
     v = model.velocity(noisy, inputs.cond, sigma, inputs)
-    per_item = ((v - (noise - x0)) ** 2).mean(dim=(1, 2))
-    half = inputs.half
+    per_item = region_mse(v, noise - x0, weight)
     flow = per_item.mean()
     cycle = torch.zeros((), device=x0.device)
     if cycle_weight > 0:
-        estimate = noisy.float() - s * v
+        kept = inputs.region[..., None] > 0
+        estimate = torch.where(kept, noisy.float() - sigma.view(-1, 1, 1) * v, x0)
         if cycle_space == "pixel":
             cond_cyc = cycled_condition_pixels(model, estimate, inputs, generator)
         else:
             cond_cyc = cycled_condition(inputs.cond, estimate, inputs)
-        v_cyc = model.velocity(noisy, cond_cyc, sigma, inputs)
-        cyc_item = ((v_cyc - v.detach()) ** 2).mean(dim=(1, 2))
-        # weight each cycled item by how clean the estimate it was given is: the estimate
-        # comes from the other direction's item (decompose i <-> compose i)
+        x0_cyc = cycled_target(x0, cond_cyc, inputs)
+        noise_cyc = torch.randn(x0.shape, generator=generator).to(x0.device)
+        sigma_cyc = sample_sigmas(count, generator, mu).to(x0.device)
+        v_cyc = model.velocity(noised(x0_cyc, noise_cyc, sigma_cyc).to(dtype), cond_cyc,
+                               sigma_cyc, inputs)
+        cyc_item = region_mse(v_cyc, noise_cyc - x0_cyc, weight)
+        # decompose item i was given compose item i's estimate, and the other way round
         source_sigma = torch.cat([sigma[half:], sigma[:half]])
         cycle = ((1 - source_sigma) * cyc_item).mean()
     total = flow + cycle_weight * cycle
@@ -170,17 +241,30 @@ def training_loss(model: FillModel, inputs: Inputs, generator: torch.Generator,
 
 
 @torch.no_grad()
+def fixed_set_cycle_loss(model: FillModel, inputs: Inputs, seed: int, repeats: int = 4,
+                         **options) -> float:
+    """L_cycle on fixed inputs with fixed noise and sigmas (`options` as training_loss's):
+    comparable across models."""
+    generator = torch.Generator().manual_seed(seed)
+    values = [training_loss(model, inputs, generator, 1.0, **options).cycle
+              for _ in range(repeats)]
+    return sum(values) / len(values)
+
+
+@torch.no_grad()
 def fixed_set_flow_loss(model: FillModel, inputs: Inputs, seed: int,
-                        sigmas: tuple[float, ...] = (0.25, 0.5, 0.75)) -> float:
+                        sigmas: tuple[float, ...] = (0.25, 0.5, 0.75),
+                        loss_region: str = "fill") -> float:
     """Flow loss on fixed inputs, noise and sigmas: comparable across steps and runs.
     The fixed set is made of training samples, so this is not a held-out loss."""
     generator = torch.Generator().manual_seed(seed)
     x0 = inputs.x0.float()
+    weight = loss_weights(inputs, loss_region)
     losses = []
     for value in sigmas:
         noise = torch.randn(x0.shape, generator=generator).to(x0.device)
         sigma = torch.full((x0.shape[0],), value, device=x0.device)
-        noisy = ((1 - value) * x0 + value * noise).to(inputs.x0.dtype)
-        v = model.velocity(noisy, inputs.cond, sigma, inputs)
-        losses.append(float(((v - (noise - x0)) ** 2).mean()))
+        v = model.velocity(noised(x0, noise, sigma).to(inputs.x0.dtype), inputs.cond, sigma,
+                           inputs)
+        losses.append(float(region_mse(v, noise - x0, weight).mean()))
     return sum(losses) / len(losses)

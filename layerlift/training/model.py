@@ -14,9 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from layerlift.inference.crop import CropBox
+from layerlift.inference.engines.flux.engine import FILL_DILATION
+from layerlift.inference.engines.flux.pipeline import image_ids
 from layerlift.inference.errors import EngineUnavailable
 from layerlift.inference.triptych import (
     COMPOSE_PROMPT,
@@ -131,6 +134,32 @@ def crop_maps(sources: list[CropBox], targets: list[CropBox]) -> torch.Tensor:
     return torch.tensor(maps, dtype=torch.float32)
 
 
+def token_region(fill: torch.Tensor, token_px: int) -> torch.Tensor:
+    """(B, N) 1 where a packed token's token_px x token_px pixels hold any fill, in the
+    order of FluxFillPipeline._pack_latents (row by row)."""
+    return F.max_pool2d(fill, token_px).flatten(1)
+
+
+def training_triptychs(examples: list[Example]
+                       ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """(shown, targets, fills): what inference shows the model (the engine's triptychs, built
+    by the same calls), what it should produce, and the fill masks; decompose items first."""
+    shown, targets, fills = [], [], []
+    for ex in examples:
+        d = ex.decompose
+        image, fill = decompose_triptych(d.composite, ex.mask, FILL_DILATION)
+        shown.append(image)
+        fills.append(fill)
+        targets.append(np.concatenate([d.composite, d.logo_panel, d.object], axis=1))
+    for ex in examples:
+        c = ex.compose
+        image, fill = compose_triptych(c.logo_panel, c.object, ex.support, FILL_DILATION)
+        shown.append(image)
+        fills.append(fill)
+        targets.append(np.concatenate([c.logo_panel, c.object, c.composite], axis=1))
+    return shown, targets, fills
+
+
 @dataclass
 class Inputs:
     """One batch, both directions stacked: items [decompose 0..B-1, compose 0..B-1]."""
@@ -145,6 +174,7 @@ class Inputs:
     panel_cols: int           # token columns per panel (S / 16)
     latent_dim: int           # 4C: the masked-image part of `cond`
     fill: torch.Tensor        # (2B, 1, S, 3S) the processed fill masks (1 = generate)
+    region: torch.Tensor      # (2B, N) 1 on the tokens the fill mask generates (any pixel)
     # (B, 2, 3) affine maps for grid_sample: a panel of the decompose crop resampled onto the
     # compose crop's grid, and back (the two crops differ; see crop_maps)
     to_compose: torch.Tensor
@@ -186,20 +216,7 @@ class FillModel:
     def inputs(self, examples: list[Example], generator: torch.Generator) -> Inputs:
         """Decompose and compose triptychs of `examples`, encoded as the pipeline does."""
         pipe = self.pipe
-        # What inference sees (the engine's triptychs) and what it should produce.
-        shown, targets, fills = [], [], []
-        for ex in examples:
-            d = ex.decompose
-            image, fill = decompose_triptych(d.composite, ex.mask)
-            shown.append(image)
-            fills.append(fill)
-            targets.append(np.concatenate([d.composite, d.logo_panel, d.object], axis=1))
-        for ex in examples:
-            c = ex.compose
-            image, fill = compose_triptych(c.logo_panel, c.object, ex.support)
-            shown.append(image)
-            fills.append(fill)
-            targets.append(np.concatenate([c.logo_panel, c.object, c.composite], axis=1))
+        shown, targets, fills = training_triptychs(examples)
         height, width = shown[0].shape[:2]
         count = len(shown)
         dtype = self.param_dtype
@@ -217,7 +234,7 @@ class FillModel:
         h, w = latents.shape[-2:]
         x0 = pipe._pack_latents(latents, count, channels, h, w).to(dtype)
         cond = torch.cat((masked_tokens, mask_tokens), dim=-1).to(dtype)
-        ids = pipe._prepare_latent_image_ids(count, h // 2, w // 2, self.device, dtype)
+        ids = image_ids(h // 2, w // 2, self.device)   # float32: exact at any S
         tasks = [DECOMPOSE] * len(examples) + [COMPOSE] * len(examples)
         prompt = torch.cat([self.prompts[t][0] for t in tasks])
         pooled = torch.cat([self.prompts[t][1] for t in tasks])
@@ -229,6 +246,7 @@ class FillModel:
         return Inputs(x0=x0, cond=cond, img_ids=ids, prompt=prompt, pooled=pooled,
                       text_ids=text_ids, rows=h // 2, panel_cols=w // 6,
                       latent_dim=masked_tokens.shape[-1], fill=mask,
+                      region=token_region(mask, 2 * pipe.vae_scale_factor),
                       to_compose=to_compose, to_decompose=to_decompose)
 
     def decode(self, tokens: torch.Tensor, inputs: Inputs) -> torch.Tensor:

@@ -141,3 +141,14 @@ def test_streamed_samples_come_from_the_generator_deterministically(data_dir):
     names = [ex.name for step in range(20) for ex in mixed.batch(step, 0, 1, 1)]
     generated = sum(n.startswith("generated:") for n in names)
     assert 4 <= generated <= 16
+
+
+def test_example_config_asks_for_a_card_that_holds_the_model():
+    """The smallest GPU the example config names must hold the bf16 transformer (22.2 GiB)
+    with room to train; a 24 GB card cannot, as the README says."""
+    import re
+
+    from layerlift.inference.engines.flux.memory import TIER_NEEDS_GIB
+
+    smallest = int(re.search(r"single (\d+)-\d+ GB GPU", EXAMPLE.read_text()).group(1))
+    assert smallest * 1e9 / 2**30 > TIER_NEEDS_GIB["gpu"]

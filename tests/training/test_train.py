@@ -17,7 +17,14 @@ from layerlift.inference.engines.flux.tiny import build_tiny_fill_pipeline
 from layerlift.training.cli import main
 from layerlift.training.config import TrainConfig
 from layerlift.training.data import DataSource, find_sample_folders
-from layerlift.training.losses import cycled_condition, cycled_condition_pixels, training_loss
+from layerlift.training.losses import (
+    cycled_condition,
+    cycled_condition_pixels,
+    cycled_target,
+    noised,
+    region_mse,
+    training_loss,
+)
 from layerlift.training.model import FillModel, add_lora, encode_task_prompts
 from layerlift.training.trainer import train
 from tests.training.conftest import make_sample
@@ -100,7 +107,8 @@ def test_gradients_reach_only_lora_parameters(direction, data_dir):
 @pytest.mark.parametrize("space", ["latent", "pixel"])
 def test_cycle_gradient_flows_back_through_the_first_pass(space, data_dir):
     """The cycle term reaches the first pass's prediction through the one-step estimate
-    (the target of the second pass is held fixed, so this is the only way back)."""
+    swapped into the other direction's condition (the cycled pass's clean latents hold it
+    fixed, so the condition is the only way back)."""
     model = lora_model()
     source = DataSource(find_sample_folders([str(data_dir)]), 64, seed=0)
     gen = torch.Generator().manual_seed(0)
@@ -114,8 +122,10 @@ def test_cycle_gradient_flows_back_through_the_first_pass(space, data_dir):
         cond = cycled_condition_pixels(model, estimate, inputs, gen)
     else:
         cond = cycled_condition(inputs.cond, estimate, inputs)
-    v_cyc = model.velocity(noisy, cond, sigma, inputs)
-    cycle = ((v_cyc - v.detach()) ** 2).mean()
+    x0_cyc = cycled_target(inputs.x0, cond, inputs)
+    noise = torch.randn(inputs.x0.shape, generator=gen)
+    v_cyc = model.velocity(noised(x0_cyc, noise, sigma), cond, sigma, inputs)
+    cycle = region_mse(v_cyc, noise - x0_cyc, inputs.region).mean()
     (grad_v,) = torch.autograd.grad(cycle, v)
     half = inputs.half
     # decompose's prediction feeds compose's condition and back: both halves get gradient
@@ -322,3 +332,17 @@ def test_latent_cycle_swap_lands_on_the_receiving_crop(data_dir):
     # the fill-mask channels are never touched
     full = cycled_condition(inputs.cond, estimate, inputs)
     assert torch.equal(full[..., dim:], inputs.cond[..., dim:])
+
+
+def test_training_position_ids_are_exact_in_bf16(data_dir):
+    """The trainer's image ids are float32 even when the model runs in bfloat16 (which would
+    merge token columns above 256 at S > 1360), and are the engine pipeline's ids."""
+    from layerlift.inference.engines.flux.pipeline import image_ids
+
+    pipe = build_tiny_fill_pipeline(seed=0).to(torch.bfloat16)
+    model = FillModel(pipe, encode_task_prompts(pipe, torch.device("cpu"), 64),
+                      torch.device("cpu"), mixed_precision="bf16")
+    source = DataSource(find_sample_folders([str(data_dir)]), 64, seed=0, augment=False)
+    inputs = model.inputs(source.batch(0, 0, 1, 1), torch.Generator().manual_seed(0))
+    assert inputs.img_ids.dtype == torch.float32
+    assert torch.equal(inputs.img_ids, image_ids(inputs.rows, 3 * inputs.panel_cols, "cpu"))

@@ -102,3 +102,15 @@ def test_bad_model_paths_are_refused(case, tiny_folder, tmp_path):
     assert "\n" not in str(err.value)
     if case == "missing-vae":
         assert "missing vae" in str(err.value)
+
+
+def test_position_ids_stay_exact_at_the_largest_panel(tiny_folder):
+    """bfloat16 holds integers exactly only up to 256; a 3 x 2048 triptych has 384 token
+    columns. The ids the loaded pipeline builds (in the embeddings' dtype) stay distinct."""
+    import torch
+
+    pipe = loading.load_fill_pipeline(loading.resolve_model(str(tiny_folder)), torch.bfloat16)
+    rows, cols = 2048 // 16, 3 * 2048 // 16
+    ids = pipe._prepare_latent_image_ids(1, rows, cols, "cpu", torch.bfloat16)
+    assert ids[:, 1].unique().numel() == rows and ids[:, 2].unique().numel() == cols
+    assert int(ids[:, 2].max()) == cols - 1

@@ -35,10 +35,10 @@ def test_oom_falls_back_one_tier_and_says_so(tiny_folder, photo, fresh_engine, m
     image, mask = photo
     calls = fail_first_pipeline_call(monkeypatch, "CUDA out of memory. Tried to allocate 2 GiB")
     with pytest.warns(RuntimeWarning, match="out of GPU memory with memory tier gpu; "
-                                            "retrying with offload"):
+                                            "retrying with fp8"):
         layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, memory="gpu"))
-    assert layers.meta["memory_tiers_tried"] == ["gpu", "offload"]
-    assert layers.meta["memory_tier"] == "offload" and len(calls) == 2
+    assert layers.meta["memory_tiers_tried"] == ["gpu", "fp8"]
+    assert layers.meta["memory_tier"] == "fp8" and len(calls) == 2
     assert np.array_equal(layers.object[~mask], image[~mask])
 
 
@@ -83,10 +83,10 @@ def test_nf4_without_bitsandbytes_is_a_clear_error(tiny_folder, photo, fresh_eng
 
 def test_tier_order_and_picking(monkeypatch):
     monkeypatch.setattr(memory, "has_bitsandbytes", lambda: False)
-    assert memory.next_tier("gpu") == "offload"
+    assert memory.next_tier("gpu") == "fp8"
     assert memory.next_tier("fp8") == "group"            # nf4 skipped without bitsandbytes
     assert memory.next_tier("group") is None
-    for free, tier in [(40.0, "gpu"), (24.5, "offload"), (16.0, "fp8"), (10.0, "group"),
+    for free, tier in [(40.0, "gpu"), (24.5, "fp8"), (16.0, "fp8"), (10.0, "group"),
                        (1.0, "group")]:
         monkeypatch.setattr(memory, "free_vram_gib", lambda device, f=free: f)
         assert memory.pick_tier("cuda") == tier
@@ -115,7 +115,7 @@ def test_later_runs_start_from_the_tier_that_worked(tiny_folder, photo, fresh_en
     with pytest.warns(RuntimeWarning, match="retrying"):
         fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
     again = fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
-    assert again.meta["memory_tiers_tried"] == ["offload"]
+    assert again.meta["memory_tiers_tried"] == ["fp8"]
 
 
 def test_fp8_tier_keeps_the_lora_in_full_precision(tiny_folder, lora_file, photo,
@@ -129,3 +129,51 @@ def test_fp8_tier_keeps_the_lora_in_full_precision(tiny_folder, lora_file, photo
     assert lora_params and all(p.dtype == torch.float32 for p in lora_params)
     assert params["transformer_blocks.0.attn.to_q.base_layer.weight"].dtype == \
         torch.float8_e4m3fn
+
+
+def test_each_tier_down_needs_clearly_less_memory():
+    """A tier that falls back to the next must save real memory. Model CPU offload did not:
+    with the text encoders never loaded, the 22.2 GiB transformer stays resident anyway."""
+    needs = [memory.TIER_NEEDS_GIB[t] for t in memory.TIERS]
+    assert all(lower <= 0.75 * higher for higher, lower in zip(needs, needs[1:], strict=False))
+
+
+class FakeCuda:
+    """torch.cuda as seen by free_vram_gib: an 80 GiB card, 30 GiB of it held in PyTorch's
+    cache (freed by the trainer, not yet given back) until empty_cache() is called."""
+
+    def __init__(self) -> None:
+        self.cached = 30 * 2**30
+
+    def is_available(self) -> bool:
+        return True
+
+    def empty_cache(self) -> None:
+        self.cached = 0
+
+    def mem_get_info(self, device=None) -> tuple[int, int]:
+        total = 80 * 2**30
+        return total - self.cached, total
+
+
+def test_memory_cached_by_pytorch_counts_as_free(monkeypatch):
+    """`train improve`: after a round of training, the engine must not pick a lower tier
+    because the trainer's freed memory still sits in PyTorch's cache."""
+    fake = FakeCuda()
+    for name in ("is_available", "empty_cache", "mem_get_info"):
+        monkeypatch.setattr(torch.cuda, name, getattr(fake, name))
+    assert memory.free_vram_gib("cuda") == 80.0
+    assert memory.pick_tier("cuda") == "gpu"
+
+
+def test_a_loaded_pipeline_keeps_its_tier(tiny_folder, photo, fresh_engine, monkeypatch):
+    """Free VRAM measured with the pipeline loaded leaves out its own weights: the next run
+    must not take that for a smaller card and reload one tier down."""
+    image, mask = photo
+    monkeypatch.setattr(memory, "free_vram_gib", lambda device: 40.0)
+    first = fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
+    pipe = fresh_engine._loaded.pipe
+    monkeypatch.setattr(memory, "free_vram_gib", lambda device: 40.0 - 22.2)
+    again = fresh_engine.decompose(tiny_request(image, mask, tiny_folder))
+    assert first.meta["memory_tier"] == again.meta["memory_tier"] == "gpu"
+    assert fresh_engine._loaded.pipe is pipe

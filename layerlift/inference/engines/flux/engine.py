@@ -38,7 +38,7 @@ from layerlift.inference.triptych import (
     compose_triptych,
     decompose_triptych,
     dilate,
-    logo_on_white,
+    logo_panel,
     split_panels,
 )
 
@@ -107,8 +107,10 @@ class FluxEngine:
         import torch
 
         device = memory.pick_device(request.device)
-        # After an out-of-memory fallback, later runs start from the tier that worked.
-        tier = memory.pick_tier(device, request.memory or self._fallback.get(device))
+        # After an out-of-memory fallback, later runs start from the tier that worked; a
+        # pipeline already loaded keeps its tier (free VRAM now leaves out its own weights).
+        tier = memory.pick_tier(device, request.memory or self._fallback.get(device)
+                                or self._loaded_tier(device))
         tried = []
         while True:
             tried.append(tier)
@@ -134,6 +136,10 @@ class FluxEngine:
                 meta.update(memory_tier=tier, memory_tiers_tried=tried, device=device,
                             model=loaded.source.label)
             return result
+
+    def _loaded_tier(self, device: str) -> str | None:
+        loaded = self._loaded
+        return loaded.tier if loaded is not None and loaded.device == device else None
 
     def _load(self, model: str | None, device: str, tier: str) -> Loaded:
         source = loading.resolve_model(model)
@@ -200,8 +206,11 @@ class FluxEngine:
 
         pipe = loaded.pipe
         h, w = image.shape[:2]
-        embeds, pooled = loaded.embeds[prompt]
         dtype = pipe.transformer.dtype
+        # The cache holds the embeddings on the CPU, and the pipeline passes given embeddings
+        # on unmoved: without this the transformer meets CPU inputs with GPU weights.
+        device = pipe._execution_device
+        embeds, pooled = (t.to(device, dtype) for t in loaded.embeds[prompt])
 
         def on_step(pipeline, i, _t, kwargs):
             total = state.runs * pipeline.num_timesteps
@@ -218,7 +227,7 @@ class FluxEngine:
         result = pipe(
             image=Image.fromarray(image),
             mask_image=Image.fromarray((fill_mask > 0.5).astype(np.uint8) * 255, mode="L"),
-            prompt_embeds=embeds.to(dtype), pooled_prompt_embeds=pooled.to(dtype),
+            prompt_embeds=embeds, pooled_prompt_embeds=pooled,
             height=h, width=w, strength=strength, num_inference_steps=steps,
             guidance_scale=GUIDANCE, generator=generator, latents=latents, output_type="np",
             callback_on_step_end=on_step, max_sequence_length=embeddings.MAX_SEQUENCE_LENGTH)
@@ -314,8 +323,8 @@ class FluxEngine:
         state = RunState(on_progress, cancel, runs=1)
         check_cancel(cancel)
         if lora_info is not None:
-            logo_s = extract(logo, box, s)
-            tri, fill = compose_triptych(logo_on_white(logo_s), obj_s, support_s, FILL_DILATION)
+            tri, fill = compose_triptych(logo_panel(logo, box, s), obj_s, support_s,
+                                         FILL_DILATION)
             out = self._fill(loaded, tri, fill, COMPOSE_PROMPT, steps, request.seed, state)
             panel = split_panels(out)[2]
             changed = support

@@ -196,13 +196,14 @@ def gguf_config(dtype):
 
 
 def load_fill_pipeline(source: ModelSource, dtype, quantization: str | None = None):
-    """FluxFillPipeline without text encoders (it runs on cached prompt embeddings)."""
-    from diffusers import FluxFillPipeline
+    """FluxFillPipeline (with exact position ids, see pipeline.py) without text encoders:
+    it runs on cached prompt embeddings."""
+    from layerlift.inference.engines.flux.pipeline import ExactIdsFluxFillPipeline
 
     require_components(source, RUN_COMPONENTS)
     transformer = load_transformer(source, dtype, quantization)
     try:
-        pipe = FluxFillPipeline.from_pretrained(
+        pipe = ExactIdsFluxFillPipeline.from_pretrained(
             str(source.base), transformer=transformer, text_encoder=None, tokenizer=None,
             text_encoder_2=None, tokenizer_2=None, dtype=dtype, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
