@@ -49,6 +49,9 @@ class DecomposeRequest:
     lora_scale: float = 1.0
     memory: str | None = None    # flux: force a memory tier
     device: str | None = None    # flux: cuda / mps / cpu
+    # Trust the mask as it is: every masked pixel is mark and is filled (the classical engine
+    # otherwise keeps the untouched surface inside a loose mask).
+    exact_mask: bool = False
 
     def validate(self) -> None:
         validate_image(self.image, "image")

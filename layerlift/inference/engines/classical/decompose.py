@@ -27,8 +27,15 @@ from layerlift.inference.contract import (
     report,
 )
 from layerlift.inference.crop import extract, write_window
+from layerlift.inference.engines.classical.exemplar import exemplar_fill
 from layerlift.inference.engines.classical.fill import fill
 from layerlift.inference.engines.classical.matting import Matte, dilate, estimate_matte
+from layerlift.inference.engines.classical.probe import (
+    ProbeResult,
+    confidence,
+    predicted_mse,
+    run_probe,
+)
 from layerlift.inference.engines.classical.regions import mask_regions
 from layerlift.inference.engines.classical.texture import add_repeating_texture
 from layerlift.inference.layers import solve_logo
@@ -40,15 +47,16 @@ FILL_ALPHA_SEMI = 0.9
 STEPS = 5
 # Larger crops are matted at this size (then recovered at full size): time follows the logo
 # but stays bounded for very large ones.
-MATTE_MAX_SIDE = 800
+MATTE_MAX_SIDE = 384
 # The fill region reaches this far past the mark, so the fill starts from clean surface,
 # not from blurred, haloed or JPEG-rung edge pixels.
 FILL_GROW = 2
 
 
-def recover_surface(img: np.ndarray, matte: Matte,
-                    mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The surface under the mark (float [0, 1]) and the region that was filled."""
+def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, ProbeResult | None]:
+    """The surface under the mark (float [0, 1]), the region that was filled, and the probe
+    that chose the fill (None when nothing was filled or no probe fitted)."""
     a = matte.alpha
     # Unblending only pays where the surface has texture to recover; on a smooth surface a
     # fill is as good and does not depend on the opacity estimate.
@@ -60,10 +68,35 @@ def recover_surface(img: np.ndarray, matte: Matte,
     blend = (a > 0) & ~filled
     ab = a[blend][:, None]
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
-    if filled.any():
-        smooth = fill(surface, filled)
-        surface = add_repeating_texture(smooth, surface, filled, ~filled)
-    return surface, filled
+    if not filled.any():
+        return surface, filled, None
+    probe = run_probe(img, filled, ~mask, lambda *args: candidate_fills(*args, seed=seed))
+    method = probe.best() if probe is not None else DEFAULT_FILL
+    return candidate_fills(surface, filled, a <= 0, seed, only=method)[method], filled, probe
+
+
+def candidate_fills(surface: np.ndarray, hole: np.ndarray, source: np.ndarray, seed: int = 0,
+                    only: str | None = None) -> dict[str, np.ndarray]:
+    """The hole filled from the `source` pixels by each method (or by `only` that one):
+    smooth (shading trend + membrane), repeat (a repeating texture continued from one period
+    away), exemplar (PatchMatch patches of the surface) and mixed (the two averaged: on a
+    random texture, exemplars at a random phase double the error that the mean leaves)."""
+    smooth = fill(surface, hole, source | ~hole)
+    out = {"smooth": smooth}
+    if only in (None, "repeat"):
+        repeated = add_repeating_texture(smooth, surface, hole, source & ~hole)
+        if repeated is not None:
+            out["repeat"] = repeated
+    if only in (None, "exemplar", "mixed"):
+        copied = exemplar_fill(smooth, hole, source & ~hole, seed)
+        if copied is not None:
+            out["exemplar"] = copied
+            out["mixed"] = MIX * copied + (1.0 - MIX) * smooth
+    return out if only is None or only in out else {only: smooth}
+
+
+MIX = 0.75
+DEFAULT_FILL = "exemplar"
 
 
 def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
@@ -87,6 +120,11 @@ def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha[alpha < 0.03] = 0.0
     return Matte(alpha.astype(np.float32), up(small.colour), up(small.background), alpha > 0,
                  small.opacity, small.texture_informative)
+
+
+def exact_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
+    """The matte of a mask taken as it is: every masked pixel is opaque mark."""
+    return Matte(mask.astype(np.float32), img.copy(), img.copy(), mask.copy(), 1.0, False)
 
 
 class Stages:
@@ -121,32 +159,47 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         crop = extract(image, box)
         img = crop.astype(np.float32) / 255.0
         stages.lap("crop_s")
-        matte = matte_at_working_size(img, crop_mask)
+        matte = exact_matte(img, crop_mask) if request.exact_mask else \
+            matte_at_working_size(img, crop_mask)
         stages.lap("matte_s")
-        surface, filled = recover_surface(img, matte, crop_mask)
+        surface, filled, probe = recover_surface(img, matte, crop_mask, request.seed)
+        alpha = matte.alpha
         surface8 = np.clip(np.rint(surface * 255.0), 0, 255).astype(np.uint8)
-        untouched = (matte.alpha <= 0) | ~crop_mask
+        untouched = (alpha <= 0) | ~crop_mask
         surface8[untouched] = crop[untouched]
         stages.lap("surface_s")
-        logo_crop = solve_logo(crop, surface8, matte.alpha, crop_mask)
+        logo_crop = solve_logo(crop, surface8, alpha, crop_mask)
         stages.lap("logo_s")
         write_window(obj, surface8, box, crop_mask)
         write_window(logo, logo_crop, box, crop_mask)
         stages.lap("paste_s")
-        found.append((box, crop_mask, matte, filled))
+        found.append((box, crop_mask, matte, filled, probe))
     return Layers(object=obj, logo=logo, meta=describe(found, stages.timings))
 
 
 def describe(found: list, timings: dict[str, float]) -> dict:
     """What the run found, for layers.meta: the largest region's matte speaks for all."""
-    box, crop_mask, matte, filled = max(found, key=lambda f: int(f[1].sum()))
+    box, crop_mask, matte, filled, probe = max(found, key=lambda f: int(f[1].sum()))
     area = max(sum(int(f[1].sum()) for f in found), 1)
+    mse = sum(region_mse(*f[1:]) * int(f[1].sum()) for f in found) / area
     return {
         "timings": timings,
         "opacity": matte.opacity,
         "texture_informative": matte.texture_informative,
         "mark_fraction": sum(float((f[2].alpha > 0).sum()) for f in found) / area,
         "filled_fraction": sum(float(f[3].sum()) for f in found) / area,
+        "fill": probe.best() if probe is not None else (DEFAULT_FILL if filled.any() else None),
+        "predicted_psnr": float(10 * np.log10(1.0 / max(mse, 1e-10))),
+        "confidence": confidence(mse),
         "crop": [box.x0, box.y0, box.side],
         "regions": len(found),
     }
+
+
+def region_mse(crop_mask: np.ndarray, matte: Matte, filled: np.ndarray,
+               probe: ProbeResult | None) -> float:
+    blended = int(((matte.alpha > 0) & ~filled).sum())
+    # Without a probe, the surface's own variance round the mask stands for the fill's error.
+    ring = dilate(crop_mask, 8) & ~crop_mask
+    fallback = float(matte.background[ring].var(axis=0).sum()) if ring.any() else 0.01
+    return predicted_mse(probe, int(filled.sum()), blended, int(crop_mask.sum()), fallback)

@@ -25,6 +25,7 @@ from layerlift.inference.engines.classical.smooth import (
     normalized_blur,
     smooth_fill,
 )
+from layerlift.inference.engines.classical.support import whole_mark
 
 # Detection thresholds, in units of the local texture level s (hysteresis: a mark pixel
 # departs by more than T_LOW and is connected to one that departs by more than T_HIGH).
@@ -172,22 +173,26 @@ def prediction_scale(known: np.ndarray) -> float:
 
 
 def detect_mark(img: np.ndarray, mask: np.ndarray,
-                rounds: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The mark's pixels inside the mask; returns (mark, B0, known surface)."""
+                rounds: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The mark's pixels inside the mask; returns (mark, B0, known surface, the first
+    round's score: every pixel's departure from the surface predicted from outside the
+    mask alone, which a large mark's inside still shows)."""
     known = ~mask
     if known.sum() < 16:
         # The mask covers the whole crop: learn the surface from the whole crop, robustly.
         known = np.ones_like(mask)
     mark = np.zeros_like(mask)
-    b0 = img
+    b0, first = img, np.zeros(mask.shape, np.float32)
     for round_ in range(rounds):
         b0, d = background_model(img, known, prediction_scale(known), coarse=round_ == 0)
+        if round_ == 0:
+            first = d
         mark = hysteresis(d, T_LOW, T_HIGH, mask)
         # Untouched surface inside the mask becomes known for the next round.
         known = ~dilate(mark, 3)
         if known.sum() < 16:
             break
-    return mark, b0, known
+    return mark, b0, known, first
 
 
 def robust_var(x: np.ndarray) -> float:
@@ -273,7 +278,13 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
 
 
 def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
-    mark, b0, known = detect_mark(img, mask)
+    found, b0, known, departure = detect_mark(img, mask)
+    mark = whole_mark(img, mask, found, departure)
+    if (mark & ~found).sum() > 0.02 * max(found.sum(), 1):
+        # The colour cut completed the mark: the surface estimate must not lean on it.
+        known = ~dilate(mark, 3)
+        if known.sum() >= 16:
+            b0, _ = background_model(img, known, prediction_scale(known))
     h, w = mask.shape
     if not mark.any():
         zeros = np.zeros((h, w), np.float32)

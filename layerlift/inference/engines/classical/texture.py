@@ -75,20 +75,21 @@ def search_window(hole: np.ndarray, side: int) -> tuple[int, int]:
 
 
 def add_repeating_texture(filled: np.ndarray, surface: np.ndarray, hole: np.ndarray,
-                          known: np.ndarray) -> np.ndarray:
-    """`filled` (smooth fill of `hole`) with the detail of a repeating texture copied in."""
+                          known: np.ndarray) -> np.ndarray | None:
+    """`filled` (smooth fill of `hole`) with the detail of a repeating texture copied in;
+    None where the surface does not repeat."""
     if not hole.any() or known.sum() < 64:
-        return filled
+        return None
     hf = detail(surface, known)
     main = principal(hf, known)
     if np.sqrt(np.mean(main[known] ** 2)) < MIN_DETAIL:
-        return filled           # nothing worth copying; JPEG blocks would be all it found
+        return None             # nothing worth copying; JPEG blocks would be all it found
     # The period is searched in a window round the hole: its cost must not grow with the logo.
     y0, x0 = search_window(hole, SEARCH_SIDE)
     win = (slice(y0, y0 + SEARCH_SIDE), slice(x0, x0 + SEARCH_SIDE))
     (dy, dx), corr = best_period(main[win], known[win])
     if corr < MIN_CORRELATION:
-        return filled
+        return None
     h, w = hole.shape
     ys, xs = np.nonzero(hole)
     copied = np.zeros(ys.shape + (3,), np.float32)

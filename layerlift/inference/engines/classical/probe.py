@@ -1,0 +1,115 @@
+"""How well can this surface be filled? Fill a patch of known surface as if it were the mark.
+
+The region filled under the mark has the same shape, moved onto untouched surface beside the
+mask, where the truth is known: filling it there with each fill method and comparing with
+the real pixels tells which method suits this surface and how large its error is likely to
+be under the mark. That is what the engine's `confidence` is built from: unlike the cycle
+error (always 0 here, since the logo is solved from the object), it tracks the real error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# The probe runs on the crop shrunk to at most this side: it only has to rank the fills and
+# size their error, and it must not double the engine's time.
+PROBE_SIDE = 128
+# The smooth fill is chosen only when its error is below this share of the best textured one.
+SMOOTH_MARGIN = 0.7
+# A probe must put at least this share of the hole's shape onto known surface ...
+MIN_COVER = 0.3
+# ... and at least this many pixels.
+MIN_PIXELS = 24
+
+
+@dataclass
+class ProbeResult:
+    mse: dict[str, float]       # per fill method, on the probe (in [0, 1] units squared)
+    pixels: int                 # probe size at probe scale
+    offset: tuple[int, int]     # (dy, dx) at probe scale
+
+    def best(self) -> str:
+        """The method with the least error; a fill that carries no texture (smooth) only
+        where it errs clearly less than the best one that does: a smear under a logo is
+        what a designer sees at once, though PSNR forgives it on random texture."""
+        textured = {k: v for k, v in self.mse.items() if k != "smooth"}
+        if not textured:
+            return "smooth"
+        best = min(textured, key=textured.get)
+        return "smooth" if self.mse["smooth"] < SMOOTH_MARGIN * textured[best] else best
+
+
+def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """x moved by (dy, dx), False where nothing moved in."""
+    out = np.zeros_like(x)
+    h, w = x.shape
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[yd, xd] = x[ys, xs]
+    return out
+
+
+def probe_hole(hole: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The hole's shape moved onto known surface: the move that lands most of it there."""
+    ys, xs = np.nonzero(hole)
+    h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    best, best_cover = None, 0
+    for fy, fx in ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+        for step in (1.0, 0.6):
+            dy, dx = int(round(fy * h * step)), int(round(fx * w * step))
+            moved = shift(hole, dy, dx) & known
+            cover = int(moved.sum())
+            if cover > best_cover:
+                best, best_cover = (moved, (dy, dx)), cover
+    if best is None or best_cover < max(MIN_PIXELS, MIN_COVER * hole.sum()):
+        return None
+    return best
+
+
+def run_probe(img: np.ndarray, hole: np.ndarray, known: np.ndarray,
+              candidates) -> ProbeResult | None:
+    """Fill the hole's shape moved onto `known` surface with each fill method and score
+    each; `candidates(surface, hole, source)` returns {method name: filled surface}."""
+    n = img.shape[0]
+    side = min(n, PROBE_SIDE)
+    if side < n:
+        img = cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
+        hole = cv2.resize(hole.astype(np.uint8), (side, side),
+                          interpolation=cv2.INTER_NEAREST) > 0
+        known = cv2.resize(known.astype(np.uint8), (side, side),
+                           interpolation=cv2.INTER_NEAREST) > 0
+    if not hole.any():
+        return None
+    found = probe_hole(hole, known)
+    if found is None:
+        return None
+    test, offset = found
+    source = known & ~test
+    mse = {name: float(np.mean((filled[test] - img[test]) ** 2))
+           for name, filled in candidates(img, test, source).items()}
+    return ProbeResult(mse, int(test.sum()), offset)
+
+
+# Confidence is the predicted PSNR inside the mask mapped linearly from LOW_DB (0) to
+# HIGH_DB (1): below ~20 dB a fill is plainly visible, above ~40 dB it is not.
+LOW_DB = 15.0
+HIGH_DB = 40.0
+# Unblended (semi-transparent) pixels err far less than filled ones: this share of the
+# filled pixels' error is assumed for them.
+UNBLEND_SHARE = 0.25
+
+
+def predicted_mse(probe: ProbeResult | None, filled: int, blended: int, area: int,
+                  fallback: float) -> float:
+    """The expected squared error inside the mask: the probe's error on the filled pixels,
+    a share of it on unblended ones, none on untouched ones."""
+    err = fallback if probe is None else probe.mse[probe.best()]
+    return (filled * err + blended * UNBLEND_SHARE * err) / max(area, 1)
+
+
+def confidence(mse: float) -> float:
+    psnr = 10.0 * np.log10(1.0 / max(mse, 1e-10))
+    return float(np.clip((psnr - LOW_DB) / (HIGH_DB - LOW_DB), 0.0, 1.0))
