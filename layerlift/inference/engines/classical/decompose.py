@@ -191,9 +191,25 @@ def describe(found: list, timings: dict[str, float]) -> dict:
         "fill": probe.best() if probe is not None else (DEFAULT_FILL if filled.any() else None),
         "predicted_psnr": float(10 * np.log10(1.0 / max(mse, 1e-10))),
         "confidence": confidence(mse),
+        "filled_box": filled_box(found),
         "crop": [box.x0, box.y0, box.side],
         "regions": len(found),
     }
+
+
+def filled_box(found: list) -> list[int] | None:
+    """[x0, y0, x1, y1] (photo pixels, exclusive ends) round every filled pixel: where the
+    fill had to invent the surface, and so where a doubtful result is to be checked."""
+    boxes = []
+    for box, _mask, _matte, filled, _probe in found:
+        if filled.any():
+            ys, xs = np.nonzero(filled)
+            boxes.append((box.x0 + xs.min(), box.y0 + ys.min(),
+                          box.x0 + xs.max() + 1, box.y0 + ys.max() + 1))
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return [int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())]
 
 
 def region_mse(crop_mask: np.ndarray, matte: Matte, filled: np.ndarray,
