@@ -3,12 +3,14 @@
 1. Working crop around the mask (time follows the logo's size, not the photo's).
 2. Matte: the mark's support, opacity, colour and per-pixel alpha (matting.py).
 3. Surface: untouched pixels kept exactly; semi-transparent pixels over a textured surface
-   unblended, B = (I - a*L) / (1 - a); the rest of the mark filled from the surroundings:
-   a smooth shading fill (fill.py) plus, on a repeating texture, the texture copied from one
-   period away (texture.py).
+   unblended, B = (I - a*L) / (1 - a); the rest of the mark filled from the surroundings by
+   the fill that did best on a probe of known surface beside the mask (probe.py): smooth
+   (fill.py), a repeating texture continued (texture.py), PatchMatch exemplars
+   (exemplar.py), or blends of these.
 4. Logo layer: colour and alpha solved from the input and the recovered surface, so that
    alpha-over(logo, object) reproduces the input.
 5. Paste back into the full photo, only inside the mask.
+6. Confidence: the probe's error over the filled share of the mask, as a predicted PSNR.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from layerlift.inference.engines.classical.probe import (
     run_probe,
 )
 from layerlift.inference.engines.classical.regions import mask_regions
+from layerlift.inference.engines.classical.smooth import blur
 from layerlift.inference.engines.classical.texture import add_repeating_texture
 from layerlift.inference.layers import solve_logo
 
@@ -70,32 +73,45 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
     if not filled.any():
         return surface, filled, None
-    probe = run_probe(img, filled, ~mask, lambda *args: candidate_fills(*args, seed=seed))
+    # The probe sees only the surface outside the mask; the real fill meets the unblended
+    # pixels at its edge (known) but copies texture from untouched surface only.
+    probe = run_probe(img, filled, ~mask,
+                      lambda im, hole, known: candidate_fills(im, hole, known, known, seed))
     method = probe.best() if probe is not None else DEFAULT_FILL
-    return candidate_fills(surface, filled, a <= 0, seed, only=method)[method], filled, probe
+    fills = candidate_fills(surface, filled, ~filled, a <= 0, seed, only=method)
+    return fills[method], filled, probe
 
 
-def candidate_fills(surface: np.ndarray, hole: np.ndarray, source: np.ndarray, seed: int = 0,
+def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
+                    copy_from: np.ndarray, seed: int = 0,
                     only: str | None = None) -> dict[str, np.ndarray]:
-    """The hole filled from the `source` pixels by each method (or by `only` that one):
-    smooth (shading trend + membrane), repeat (a repeating texture continued from one period
-    away), exemplar (PatchMatch patches of the surface) and mixed (the two averaged: on a
-    random texture, exemplars at a random phase double the error that the mean leaves)."""
-    smooth = fill(surface, hole, source | ~hole)
+    """The hole filled by each method (or by `only` that one) from the `known` pixels, texture
+    copied from the `copy_from` ones: smooth (shading trend + membrane), repeat (a repeating
+    texture continued from one period away), exemplar (PatchMatch patches of the surface),
+    mixed (exemplar and smooth averaged: on a random texture, exemplars at a random phase
+    double the error that the mean leaves) and detail (the exemplars' fine detail on the
+    smooth fill's shading)."""
+    smooth = fill(surface, hole, known)
     out = {"smooth": smooth}
+    source = copy_from & ~hole
     if only in (None, "repeat"):
-        repeated = add_repeating_texture(smooth, surface, hole, source & ~hole)
+        repeated = add_repeating_texture(smooth, surface, hole, source)
         if repeated is not None:
             out["repeat"] = repeated
-    if only in (None, "exemplar", "mixed"):
-        copied = exemplar_fill(smooth, hole, source & ~hole, seed)
+    if only in (None, "exemplar", "mixed", "detail"):
+        copied = exemplar_fill(smooth, hole, source, seed)
         if copied is not None:
             out["exemplar"] = copied
             out["mixed"] = MIX * copied + (1.0 - MIX) * smooth
+            # for a texture whose light changes across the hole (a gradient the patches
+            # do not follow)
+            out["detail"] = np.clip(blur(smooth, DETAIL_SIGMA) + copied
+                                    - blur(copied, DETAIL_SIGMA), 0.0, 1.0)
     return out if only is None or only in out else {only: smooth}
 
 
 MIX = 0.75
+DETAIL_SIGMA = 3.0
 DEFAULT_FILL = "exemplar"
 
 

@@ -22,7 +22,7 @@ MIN_MARGIN = 16
 MIN_HOLE = 16
 # Larger windows are filled at this many pixels and scaled back (time is bounded; see
 # exemplar_fill).
-MAX_WINDOW_AREA = 192 * 192
+MAX_WINDOW_AREA = 160 * 160
 
 _seed_lock = threading.Lock()
 

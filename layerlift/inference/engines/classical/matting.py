@@ -300,7 +300,7 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     else:
         samples, sigma = np.clip(b0 + (img - b0) / opacity, 0.0, 1.0), 3.0
     colour = smooth_fill(samples, inner.astype(np.float32), sigma)
-    support = dilate(mark, 2) & mask
+    support = dilate(mark, 1) & mask
     d = colour - b0
     proj = ((img - b0) * d).sum(axis=2) / np.maximum((d ** 2).sum(axis=2), 0.05 ** 2)
     alpha = np.clip(proj, 0.0, opacity)

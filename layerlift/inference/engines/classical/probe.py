@@ -17,8 +17,6 @@ import numpy as np
 # The probe runs on the crop shrunk to at most this side: it only has to rank the fills and
 # size their error, and it must not double the engine's time.
 PROBE_SIDE = 128
-# The smooth fill is chosen only when its error is below this share of the best textured one.
-SMOOTH_MARGIN = 0.7
 # A probe must put at least this share of the hole's shape onto known surface ...
 MIN_COVER = 0.3
 # ... and at least this many pixels.
@@ -32,14 +30,14 @@ class ProbeResult:
     offset: tuple[int, int]     # (dy, dx) at probe scale
 
     def best(self) -> str:
-        """The method with the least error; a fill that carries no texture (smooth) only
-        where it errs clearly less than the best one that does: a smear under a logo is
-        what a designer sees at once, though PSNR forgives it on random texture."""
-        textured = {k: v for k, v in self.mse.items() if k != "smooth"}
-        if not textured:
-            return "smooth"
-        best = min(textured, key=textured.get)
-        return "smooth" if self.mse["smooth"] < SMOOTH_MARGIN * textured[best] else best
+        """The method with the least error on the probe.
+
+        Measured on the real-marks benchmark (mask prompt, 48 cases): also choosing a
+        textured fill where the smooth one errs up to 15 % less keeps gravel and crema from
+        being smeared, but costs 0.26 dB median gain over TELEA (+2.86 instead of +3.12 dB)
+        for a detail ratio of 0.74 instead of 0.71; the engine takes the accuracy.
+        """
+        return min(self.mse, key=self.mse.get)
 
 
 def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
