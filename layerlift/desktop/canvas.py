@@ -41,6 +41,7 @@ from layerlift.desktop.document import (
     LOGO,
     Document,
     Layer,
+    Rect,
     StrokeBackup,
     asset_corners,
     clip_rect,
@@ -60,6 +61,7 @@ LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
 HANDLE_PX = 9          # corner handle size on screen
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
 Z_OVERLAY, Z_FRAME, Z_CURSOR = 1000, 1001, 1002
+FILL_CHECK_COLOUR = QColor(255, 176, 0)   # the outline of a fill to check
 NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
          Qt.Key.Key_Down: (0, 1)}
 
@@ -246,6 +248,18 @@ class LogoFrame(QGraphicsItem):
             painter.drawRect(QRectF(x - h, y - h, 2 * h, 2 * h))
 
 
+def fill_check_item() -> QGraphicsRectItem:
+    """A dashed rectangle, the same width at any zoom, hidden until a fill is to be checked."""
+    item = QGraphicsRectItem()
+    pen = QPen(FILL_CHECK_COLOUR, 2, Qt.PenStyle.DashLine)
+    pen.setCosmetic(True)
+    item.setPen(pen)
+    item.setZValue(Z_FRAME)
+    item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+    item.hide()
+    return item
+
+
 def quad_transform(asset: np.ndarray, quad: np.ndarray) -> QTransform:
     src = QPolygonF([QPointF(x, y) for x, y in asset_corners(asset)])
     dst = QPolygonF([QPointF(x, y) for x, y in quad])
@@ -309,6 +323,8 @@ class Canvas(QGraphicsView):
         self._box_item.setZValue(Z_CURSOR)
         self._box_item.hide()
         self.scene().addItem(self._box_item)
+        self.fill_check = fill_check_item()
+        self.scene().addItem(self.fill_check)
 
         self._space = False
         self._pan_from: QPointF | None = None
@@ -331,7 +347,16 @@ class Canvas(QGraphicsView):
         self.overlay.setVisible(self.mask_visible)
         self.scene().addItem(self.overlay)
         self._rebuild_layers()
+        self.show_fill_check(None)
         self.fit()
+
+    def show_fill_check(self, box: Rect | None) -> None:
+        """Outline `box` (x0, y0, x1, y1 photo pixels, exclusive ends): where a doubtful fill
+        invented the surface. None hides the outline."""
+        if box is not None:
+            x0, y0, x1, y1 = box
+            self.fill_check.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.fill_check.setVisible(box is not None)
 
     def _on_doc(self, event: str, payload: object) -> None:
         if event == "mask":

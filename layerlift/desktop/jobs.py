@@ -85,9 +85,17 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
         (ax0, ay0), (ax1, ay1) = quad[0].astype(int), quad[2].astype(int)
         ink = deshade_logo(layers.logo, layers.object)[ay0:ay1, ax0:ax1].copy()
         meta = dict(layers.meta, window=list(window))
+        if meta.get("filled_box"):     # the engine saw the window: back to photo pixels
+            meta["filled_box"] = shift_box(meta["filled_box"], x0, y0)
         return Decomposition(full, asset, ink, quad + [x0, y0], meta)
 
     return request, finish
+
+
+def shift_box(box: list[int], dx: int, dy: int) -> list[int]:
+    """[x0, y0, x1, y1] moved by (dx, dy)."""
+    x0, y0, x1, y1 = box
+    return [x0 + dx, y0 + dy, x1 + dx, y1 + dy]
 
 
 def private_request(request: Any) -> Any:

@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QColorDialog,
     QComboBox,
     QDockWidget,
@@ -61,6 +62,7 @@ from layerlift.desktop.document import (
     RECOMPOSED,
     Document,
     Layer,
+    Rect,
     fit_asset_in_quad,
     layers_from_decomposition,
     rgb_to_rgba,
@@ -71,6 +73,7 @@ from layerlift.desktop.layers_model import LayersModel, OpacityRole
 from layerlift.desktop.resources import resource_path
 from layerlift.desktop.settings import Settings, save_settings
 from layerlift.desktop.worker import Worker
+from layerlift.inference.confidence import CHECK, CLEAN, GUESS, confidence_words
 from layerlift.inference.errors import InputError, LayerliftError
 
 APP_NAME = "Layerlift"
@@ -79,6 +82,7 @@ IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif);;All
 PROJECT_FILTER = "Layerlift project (*.ora)"
 LOGO_FILTER = "Logos (*.png *.jpg *.jpeg *.webp *.svg *.svgz);;All files (*)"
 ENGINES = ("classical", "flux")
+DECOMPOSE = "Decompose"         # the undo step of a decomposition
 
 
 def icon(name: str) -> QIcon:
@@ -86,11 +90,17 @@ def icon(name: str) -> QIcon:
 
 
 QUALITY_COLOURS = {"good": "#2e9d4f", "fair": "#c98a00", "poor": "#d0342c"}
+CONFIDENCE_COLOURS = {CLEAN: QUALITY_COLOURS["good"], CHECK: QUALITY_COLOURS["fair"],
+                      GUESS: QUALITY_COLOURS["poor"]}
 
 
 def cycle_quality(error: float) -> str:
     """How far the layers rebuild the photo (mean abs error in [0, 1]) -> good / fair / poor."""
     return "good" if error <= 0.01 else "fair" if error <= 0.03 else "poor"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _same(a: object, b: object) -> bool:
@@ -117,6 +127,7 @@ class MainWindow(QMainWindow):
         self._job_started = 0.0
         self._job_doc: Document | None = None     # the document a running job belongs to
         self.project_path: str | None = None       # where Ctrl+S saves
+        self._showing_settings = False             # see _show_engine_settings
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("layerlift"))
         self.setAcceptDrops(True)
@@ -147,6 +158,7 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(self._on_zoom)
         self.undo.cleanChanged.connect(self._update_title)
         self.undo.indexChanged.connect(self._update_actions)
+        self.undo.indexChanged.connect(self._sync_fill_check)
         self._update_actions()
         self.autosaver = Autosaver(lambda: self.doc, self._edit_state,
                                    lambda: asdict(self.settings), autosave_seconds)
@@ -389,9 +401,15 @@ class MainWindow(QMainWindow):
         self.model_edit.setPlaceholderText("FLUX.1-Fill-dev folder or file")
         self.lora_edit = QLineEdit()
         self.lora_edit.setPlaceholderText("LoRA .safetensors (optional)")
+        self.exact_mask_check = QCheckBox("Exact mask")
+        self.exact_mask_check.setToolTip(
+            "Trust the mask as painted: every masked pixel is mark and is filled (for a tight "
+            "mask, or to replace the whole region). The flux engine always fills the whole "
+            "mask.")
         form.addRow("Engine", self.engine_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Seed", self.seed_spin)
+        form.addRow("", self.exact_mask_check)
         form.addRow("Candidates", self.candidates_spin)
         form.addRow("LoRA scale", self.lora_scale_spin)
         model_row = self._with_browse(self.model_edit, folder=True)
@@ -409,7 +427,7 @@ class MainWindow(QMainWindow):
         for signal in (self.engine_combo.currentTextChanged, self.steps_spin.valueChanged,
                        self.seed_spin.valueChanged, self.candidates_spin.valueChanged,
                        self.lora_scale_spin.valueChanged, self.model_edit.textChanged,
-                       self.lora_edit.textChanged):
+                       self.lora_edit.textChanged, self.exact_mask_check.toggled):
             signal.connect(self._engine_settings_changed)
         dock.setWidget(panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
@@ -477,20 +495,33 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush(s.brush_size, s.brush_hardness)
         colour = QColor(s.overlay_colour)
         self.canvas.set_overlay(colour if colour.isValid() else None, s.overlay_opacity)
-        self.engine_combo.setCurrentText(s.engine if s.engine in ENGINES else "classical")
-        self.steps_spin.setValue(s.steps)
-        self.seed_spin.setValue(s.seed)
-        self.candidates_spin.setValue(s.candidates)
-        self.lora_scale_spin.setValue(s.lora_scale)
-        self.model_edit.setText(s.model_path)
-        self.lora_edit.setText(s.lora_path)
+        self._show_engine_settings()
         if s.window_geometry:
             self.restoreGeometry(QByteArray.fromHex(s.window_geometry.encode()))
         if s.window_state:
             self.restoreState(QByteArray.fromHex(s.window_state.encode()))
         self.set_tool(tools.BRUSH)
 
+    def _show_engine_settings(self) -> None:
+        """The engine panel's widgets from the settings. Each widget's change signal would
+        write all widgets back into the settings, the ones not yet set too: not while here."""
+        s = self.settings
+        self._showing_settings = True
+        try:
+            self.engine_combo.setCurrentText(s.engine if s.engine in ENGINES else "classical")
+            self.steps_spin.setValue(s.steps)
+            self.seed_spin.setValue(s.seed)
+            self.candidates_spin.setValue(s.candidates)
+            self.lora_scale_spin.setValue(s.lora_scale)
+            self.model_edit.setText(s.model_path)
+            self.lora_edit.setText(s.lora_path)
+            self.exact_mask_check.setChecked(s.exact_mask)
+        finally:
+            self._showing_settings = False
+
     def _engine_settings_changed(self, *_args) -> None:
+        if self._showing_settings:
+            return
         s = self.settings
         s.engine = self.engine_combo.currentText()
         s.steps = self.steps_spin.value()
@@ -499,6 +530,7 @@ class MainWindow(QMainWindow):
         s.lora_scale = self.lora_scale_spin.value()
         s.model_path = self.model_edit.text().strip()
         s.lora_path = self.lora_edit.text().strip()
+        s.exact_mask = self.exact_mask_check.isChecked()
 
     def _set_brush(self, size: float | None = None, hardness: float | None = None) -> None:
         self.canvas.set_brush(size, hardness)
@@ -539,7 +571,7 @@ class MainWindow(QMainWindow):
         doc.listeners.append(self._on_doc)
         self.layers_view.setCurrentIndex(self.layers_model.index(0))
         self._sync_opacity_slider()
-        self._show_cycle()
+        self._show_quality()
         self._update_title()
         self._update_actions()
 
@@ -550,7 +582,7 @@ class MainWindow(QMainWindow):
             self.layers_model.layers_changed()
             if row is not None and row < self.layers_model.rowCount():
                 self.layers_view.setCurrentIndex(self.layers_model.index(row))
-            self._show_cycle()
+            self._show_quality()
             self._update_actions()
         elif event == "layer":
             self.layers_model.layer_changed(int(payload))
@@ -608,15 +640,11 @@ class MainWindow(QMainWindow):
         return True
 
     def _apply_project_settings(self, stored: dict) -> None:
-        keys = ("engine", "steps", "seed", "candidates", "lora_scale")
+        keys = ("engine", "steps", "seed", "candidates", "lora_scale", "exact_mask")
         for key in keys:
             if key in stored and type(stored[key]) is type(getattr(self.settings, key)):
                 setattr(self.settings, key, stored[key])
-        self.engine_combo.setCurrentText(self.settings.engine)
-        self.steps_spin.setValue(self.settings.steps)
-        self.seed_spin.setValue(self.settings.seed)
-        self.candidates_spin.setValue(self.settings.candidates)
-        self.lora_scale_spin.setValue(self.settings.lora_scale)
+        self._show_engine_settings()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open photo", self.settings.last_dir,
@@ -831,7 +859,7 @@ class MainWindow(QMainWindow):
                             "Paint over the logo first (B for the brush, M for a box).")
             return False
         from layerlift.desktop.jobs import decompose_job
-        options = self._engine_options()
+        options = self._engine_options() | {"exact_mask": self.settings.exact_mask}
         if options["engine"] != "classical":
             options["candidates"] = self.settings.candidates
         request, finish = decompose_job(self.doc.image, self.doc.mask, box, **options)
@@ -910,7 +938,7 @@ class MainWindow(QMainWindow):
         self.doc.meta = dict(result.meta)
         self.doc.set_layers(layers_from_decomposition(original, result.object_rgba,
                                                       result.asset, result.quad, result.ink))
-        self.undo.push(StackChange(self.doc, "Decompose", before, meta_before))
+        self.undo.push(StackChange(self.doc, DECOMPOSE, before, meta_before))
         row = self.doc.index_of(LOGO)
         if row is not None:
             self.layers_view.setCurrentIndex(self.layers_model.index(row))
@@ -933,20 +961,54 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{kind.capitalize()} cancelled", 4000)
         self.job_done.emit(kind, "cancelled")
 
-    def _show_cycle(self) -> None:
-        error = self.doc.meta.get("cycle_error") if self.doc else None
-        if not isinstance(error, int | float):
+    def _show_quality(self) -> None:
+        """The last decomposition's confidence in words where the engine gives one (the
+        classical engine's cycle is always exact), else its cycle error."""
+        meta = self.doc.meta if self.doc else {}
+        confidence = meta.get("confidence")
+        if _is_number(confidence):
+            self._show_confidence(float(confidence), bool(meta.get("filled_box")))
+        elif _is_number(meta.get("cycle_error")):
+            self._show_cycle(float(meta["cycle_error"]), meta.get("cycle_psnr"))
+        else:
             self.cycle_label.setText("")
-            return
-        quality = cycle_quality(float(error))
-        psnr = self.doc.meta.get("cycle_psnr")
-        psnr_text = f", {psnr:.1f} dB" if isinstance(psnr, int | float) and psnr < 1e9 else ""
-        self.cycle_label.setText(
+
+    def _show_confidence(self, confidence: float, outlined: bool) -> None:
+        words = confidence_words(confidence)
+        where = ". The dashed box on the canvas marks where the surface was filled in." \
+            if words != CLEAN and outlined else ""
+        self._set_quality_text(f"Confidence {confidence * 100:.0f} % — {words}{where}",
+                               CONFIDENCE_COLOURS[words])
+
+    def _show_cycle(self, error: float, psnr: object) -> None:
+        quality = cycle_quality(error)
+        psnr_text = f", {psnr:.1f} dB" if _is_number(psnr) and psnr < 1e9 else ""
+        self._set_quality_text(
             f"Cycle error {error * 100:.2f} %{psnr_text} — {quality}: how closely logo over "
-            f"object rebuilds the photo inside the mask")
+            f"object rebuilds the photo inside the mask", QUALITY_COLOURS[quality])
+
+    def _set_quality_text(self, text: str, colour: str) -> None:
+        self.cycle_label.setText(text)
         palette = self.cycle_label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(QUALITY_COLOURS[quality]))
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
         self.cycle_label.setPalette(palette)
+
+    def _sync_fill_check(self, *_args) -> None:
+        self.canvas.show_fill_check(self._fill_check_box())
+
+    def _fill_check_box(self) -> Rect | None:
+        """Where to check the fill: a doubtful decomposition's filled box, while the document
+        is as that decomposition left it (its step is the last one done: any edit, undo or
+        new run takes the outline away; redo brings it back)."""
+        index = self.undo.index()
+        step = self.undo.command(index - 1) if index > 0 else None
+        if not isinstance(step, StackChange) or step.text() != DECOMPOSE:
+            return None
+        confidence, box = step.meta_after.get("confidence"), step.meta_after.get("filled_box")
+        if not _is_number(confidence) or not box or confidence_words(confidence) == CLEAN:
+            return None
+        x0, y0, x1, y1 = (int(v) for v in box)
+        return x0, y0, x1, y1
 
     # ------------------------------------------------------------------ files out
     def export(self, path: str, kind: str) -> bool:

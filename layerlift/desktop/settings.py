@@ -35,6 +35,7 @@ class Settings:
     lora_scale: float = 1.0
     model_path: str = ""
     lora_path: str = ""
+    exact_mask: bool = False        # every masked pixel is mark and is filled
     brush_size: float = 40.0        # diameter in photo pixels
     brush_hardness: float = 0.8
     overlay_colour: str = "#2f7bff"

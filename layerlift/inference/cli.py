@@ -145,6 +145,9 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
                        help="refine --box with GrabCut instead of using the whole box")
     masks.add_argument("--candidates", type=_int_in(1, 64), default=None,
                        help="flux: seeds tried; the one the model rebuilds best wins")
+    masks.add_argument("--exact-mask", action="store_true",
+                       help="trust the mask as it is: every masked pixel is mark and is "
+                       "filled (classical; flux always fills the whole dilated mask anyway)")
 
     d = sub.add_parser("decompose", parents=[common, masks],
                        help="split IMAGE into object and logo layers",
@@ -269,10 +272,15 @@ def _check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
     check_output_dir(out, (*EXPORT_FILES, REPORT))
 
 
+def _decompose_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """`_engine_settings` plus what only a decomposition takes (--exact-mask)."""
+    return _engine_settings(args) | {"exact_mask": bool(args.exact_mask)}
+
+
 def _reported_settings(settings: dict[str, Any], candidates: int) -> dict[str, Any]:
-    """The settings the engine used: the classical engine uses only the seed."""
+    """The settings the engine used: the classical engine uses only the seed and exact mask."""
     if settings["engine"] != "flux":
-        return {"seed": settings["seed"]}
+        return {"seed": settings["seed"], "exact_mask": settings.get("exact_mask", False)}
     return {k: v for k, v in settings.items() if k != "engine"} | {"candidates": candidates}
 
 
@@ -324,6 +332,7 @@ def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
         "settings": _reported_settings(settings, candidates),
         "cycle_error": meta.pop("cycle_error", None),
         "cycle_psnr": meta.pop("cycle_psnr", None),  # null when the cycle is exact
+        "confidence": meta.pop("confidence", None),  # null when the engine gives none
         "timings": {"load_s": t_load, "decompose_s": t_decompose},
     }
     report["timings"].update(meta.pop("timings", {}) or {})
@@ -349,7 +358,7 @@ def _replaceable() -> tuple[str, ...]:
 def cmd_decompose(args: argparse.Namespace) -> int:
     from layerlift.inference.imageio import parse_box
 
-    settings = _engine_settings(args)
+    settings = _decompose_settings(args)
     box = parse_box(args.box) if args.box else None
     if args.grabcut and box is None:
         raise InputError("--grabcut refines a --box; give --box X0,Y0,X1,Y1")
@@ -358,11 +367,22 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     report = _decompose_one(image_path, out, settings,
                             mask_path=Path(args.mask) if args.mask else None, box=box,
                             grabcut=args.grabcut, candidates=args.candidates or 1)
-    psnr = report["cycle_psnr"]
-    psnr_text = "exact" if psnr is None or not math.isfinite(psnr) else f"{psnr:.1f} dB"
-    print(f"{out}  (engine {report['engine']}, cycle {psnr_text}, "
+    print(f"{out}  (engine {report['engine']}, {_quality_text(report)}, "
           f"{report['timings']['decompose_s']:.2f} s)")
     return EXIT_OK
+
+
+def _quality_text(report: dict[str, Any]) -> str:
+    """The confidence in words where the engine gives one, else the cycle's PSNR."""
+    from layerlift.inference.confidence import CLEAN, confidence_text, confidence_words
+
+    confidence, box = report["confidence"], report["meta"].get("filled_box")
+    if confidence is not None:
+        where = "" if confidence_words(confidence) == CLEAN or not box else \
+            f" (box {','.join(map(str, box))})"
+        return confidence_text(confidence) + where
+    psnr = report["cycle_psnr"]
+    return "cycle " + ("exact" if psnr is None or not math.isfinite(psnr) else f"{psnr:.1f} dB")
 
 
 # ---------------------------------------------------------------- compose
@@ -439,7 +459,7 @@ def _batch_images(inputs: Sequence[str]) -> list[Path]:
 def cmd_batch(args: argparse.Namespace) -> int:
     from layerlift.inference import imageio
 
-    settings = _engine_settings(args)
+    settings = _decompose_settings(args)
     box = imageio.parse_box(args.box) if args.box else None
     if args.grabcut and box is None:
         raise InputError("--grabcut refines a --box; give --box X0,Y0,X1,Y1")
@@ -475,6 +495,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             report = _decompose_one(image, out, settings, mask_path=mask, box=box,
                                     grabcut=args.grabcut, candidates=args.candidates or 1)
             item.update(ok=True, cycle_psnr=report["cycle_psnr"],
+                        confidence=report["confidence"],
                         seconds=report["timings"]["decompose_s"])
         except (InputError, Cancelled) as e:
             item.update(ok=False, error=str(e))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -53,4 +54,21 @@ class OutOfMemoryFallbackEngine(SlowEngine):
                       RuntimeWarning, stacklevel=2)
         layers = super().decompose(request, on_progress, cancel)
         layers.meta.update(memory_tier="nf4", memory_tiers_tried=["bf16", "nf4"])
+        return layers
+
+
+class DoubtfulFillEngine(SlowEngine):
+    """Decomposes at once, as a classical run that doubts its fill: a low confidence and the
+    box the fill invented (in the request's pixels, which for the app is a window)."""
+
+    name = "doubtful-test"
+    confidence = 0.2
+    filled = (5, 6, 25, 16)     # offsets into the mask's box: x0, y0, x1, y1
+
+    def decompose(self, request, on_progress, cancel) -> Layers:
+        layers = super().decompose(replace(request, steps=1), on_progress, cancel)
+        ys, xs = np.nonzero(request.mask)
+        x0, y0, x1, y1 = self.filled
+        box = [int(xs.min()) + x0, int(ys.min()) + y0, int(xs.min()) + x1, int(ys.min()) + y1]
+        layers.meta.update(confidence=self.confidence, filled_box=box)
         return layers

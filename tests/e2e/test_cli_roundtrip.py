@@ -291,3 +291,43 @@ def test_batch_keeps_photos_with_one_stem_apart_beside_them(tmp_path, capsys):
     reports = [json.loads((tmp_path / d / "report.json").read_text())["input"]["image"]
                for d in ("shot.layers", "shot-2.layers")]
     assert sorted(Path(r).name for r in reports) == ["shot.jpg", "shot.png"]
+
+
+def _alpha(folder: Path) -> np.ndarray:
+    return np.asarray(Image.open(folder / "logo.png"))[..., 3]
+
+
+def test_exact_mask_fills_every_masked_pixel_and_the_report_has_a_confidence(scene, capsys):
+    from layerlift.inference.confidence import confidence_words
+
+    d, _photo, mask = scene
+    args = ["decompose", str(d / "photo.png"), "--mask", str(d / "photo.mask.png")]
+    assert cli.main(args + ["--out", str(d / "loose")]) == 0
+    assert cli.main(args + ["--out", str(d / "exact"), "--exact-mask"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    # A loose mask keeps the surface it does not need; an exact one is mark everywhere.
+    assert not (_alpha(d / "loose")[mask] > 0).all()
+    assert (_alpha(d / "exact")[mask] > 0).all()
+    for name, exact in (("loose", False), ("exact", True)):
+        report = json.loads((d / name / "report.json").read_text())
+        assert report["settings"]["exact_mask"] is exact
+        assert 0.0 <= report["confidence"] <= 1.0 and "confidence" not in report["meta"]
+        assert report["cycle_error"] is not None
+    assert f"confidence {report['confidence'] * 100:.0f} %" in last
+    assert confidence_words(report["confidence"]) in last
+
+
+def test_batch_with_exact_mask(tmp_path, capsys):
+    photo, mask, _logo = _scene()
+    (tmp_path / "in").mkdir()
+    Image.fromarray(photo).save(tmp_path / "in" / "shot.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "in" / "shot.mask.png")
+    out = tmp_path / "out"
+    rc = cli.main(["batch", str(tmp_path / "in"), "--exact-mask", "--out", str(out)])
+    assert rc == 0, capsys.readouterr()
+    assert (_alpha(out / "shot.layers")[mask] > 0).all()
+    report = json.loads((out / "shot.layers" / "report.json").read_text())
+    assert report["settings"]["exact_mask"] is True
+    (item,) = json.loads((out / "batch-summary.json").read_text())["items"]
+    assert item["ok"] and item["confidence"] == report["confidence"]
+    assert 0.0 <= item["confidence"] <= 1.0

@@ -151,3 +151,27 @@ def test_out_dir_rules(tmp_path):
         cli._check_out_dir(tmp_path / "sub" / "..", [photo])
     cli._check_out_dir(tmp_path / "photo.layers", [photo])  # fine: a new sibling folder
     assert cli._default_out(photo) == tmp_path / "photo.layers"
+
+
+def test_exact_mask_is_passed_for_both_engines_and_compose_has_none():
+    for engine in ("classical", "flux"):
+        args = cli.build_parser().parse_args(["decompose", "p.png", "--mask", "m.png",
+                                              "--engine", engine, "--exact-mask"])
+        assert cli._decompose_settings(args)["exact_mask"] is True
+    args = cli.build_parser().parse_args(["batch", "shots"])
+    assert cli._decompose_settings(args)["exact_mask"] is False
+    with pytest.raises(cli.UsageError):
+        cli.build_parser().parse_args(["compose", "--object", "o.png", "--logo", "l.png",
+                                       "--out", "x.png", "--exact-mask"])
+
+
+def test_summary_line_says_the_confidence_or_the_cycle():
+    doubtful = {"confidence": 0.2, "cycle_psnr": None, "meta": {"filled_box": [1, 2, 30, 40]}}
+    assert cli._quality_text(doubtful) == \
+        "confidence 20 %, the fill is a guess here, check it (box 1,2,30,40)"
+    clean = {"confidence": 0.9, "cycle_psnr": None, "meta": {"filled_box": [1, 2, 30, 40]}}
+    assert cli._quality_text(clean) == "confidence 90 %, likely clean"
+    assert cli._quality_text({"confidence": None, "cycle_psnr": 41.26, "meta": {}}) == \
+        "cycle 41.3 dB"
+    assert cli._quality_text({"confidence": None, "cycle_psnr": None, "meta": {}}) == \
+        "cycle exact"
