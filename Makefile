@@ -1,11 +1,14 @@
 # make install: .venv with the project and its dev tools (torch: the CPU build, see constraints/)
 # make run:     open the app on the bundled sample photo
 # make test:    ruff, the import contract, pytest headless
+# make bundle:  the desktop bundle dist/layerlift/ (classical engine; make bundle-full: + flux)
+# make bundle-test: start that bundle offscreen, --version, a decompose of the sample photo
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYINSTALLER := pyinstaller==6.22.3
 # Debian packages Qt needs even offscreen, plus what a real window under Xvfb needs, plus the
 # DejaVu fonts the synthetic-data generator draws its logos with.
 QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 libx11-6 \
@@ -13,7 +16,8 @@ QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
 	xvfb xauth fonts-dejavu-core fonts-dejavu-extra
 
-.PHONY: install run test lint bench screenshots clean system-deps
+.PHONY: install run test lint bench screenshots clean system-deps bundle bundle-full \
+	bundle-test pyinstaller
 
 install: $(STAMP)
 
@@ -36,7 +40,7 @@ system-deps:
 	fi
 
 run: install
-	$(BIN)/layerlift gui resources/sample/photo.jpg
+	$(BIN)/layerlift gui layerlift/resources/sample/photo.jpg
 
 lint: install
 	$(BIN)/ruff check .
@@ -50,6 +54,19 @@ bench: install
 
 screenshots: install
 	$(BIN)/python packaging/screenshots.py
+
+pyinstaller: install
+	$(BIN)/python -m pip install --quiet $(PYINSTALLER)
+
+bundle: pyinstaller
+	nice -n 10 packaging/build.sh
+
+bundle-full: pyinstaller
+	LAYERLIFT_BUNDLE_FLUX=1 nice -n 10 packaging/build.sh
+
+bundle-test:
+	test -x dist/layerlift/layerlift || $(MAKE) --no-print-directory bundle
+	packaging/test_bundle.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

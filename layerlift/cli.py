@@ -3,13 +3,16 @@
 It sits above the three packages so that it may import each of them; the core's CLI
 (layerlift.inference.cli) may not import the app or the trainer. Each is imported only when
 its sub-command runs, so `layerlift --help` loads neither torch nor Qt.
+`layerlift --version` prints the version.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
+import layerlift
 from layerlift.inference import cli as core_cli
 
 
@@ -31,7 +34,20 @@ COMMANDS: dict[str, tuple[core_cli.Delegate, str]] = {
 }
 
 
+def version() -> str:
+    """The installed distribution's version; the package's own constant where there is no
+    metadata (a PyInstaller bundle, a bare checkout on sys.path)."""
+    try:
+        return metadata.version("layerlift")
+    except metadata.PackageNotFoundError:
+        return layerlift.__version__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        print(f"layerlift {version()}")
+        return 0
     return core_cli.main(argv, COMMANDS)
 
 

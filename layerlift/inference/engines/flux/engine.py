@@ -29,7 +29,7 @@ from layerlift.inference.contract import (
     report,
 )
 from layerlift.inference.crop import CropBox, extract, paste_back, to_photo_scale, working_crop
-from layerlift.inference.engines.flux import embeddings, loading, lora, memory
+from layerlift.inference.engines.flux import embeddings, loading, lora, memory, packages
 from layerlift.inference.errors import Cancelled, EngineUnavailable
 from layerlift.inference.layers import solve_logo
 from layerlift.inference.triptych import (
@@ -82,6 +82,7 @@ class FluxEngine:
     name = "flux"
 
     def __init__(self) -> None:
+        packages.require_packages()   # torch & co. missing (the lite bundle): say how to fix
         self._loaded: Loaded | None = None
         self._fallback: dict[str, str] = {}   # device -> tier an OOM fell back to
         self._lock = threading.Lock()

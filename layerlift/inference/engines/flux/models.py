@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from layerlift.inference.engines.flux import loading, plan
+from layerlift.inference.engines.flux import loading, packages, plan
 from layerlift.inference.errors import LayerliftError
 
 GATED_HINT = ("FLUX.1-Fill-dev is gated: accept its licence on the model's page, then log in "
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         "plan", help="parameters, bytes per memory tier, FLOPs and ideal time per step, "
                      "counted from the configuration (no weights)"))
     args = parser.parse_args(argv)
+    if args.command in ("plan", "download"):
+        packages.require_packages()
     if args.command == "plan":
         return plan.run(args)
     if args.command == "download":
@@ -46,12 +48,17 @@ def list_models(out=sys.stdout) -> int:
     from layerlift.inference.engines import engine_names
 
     spec = loading.default_model()
+    missing_packages = packages.missing_packages()
+    flux_needs = "not installed here" if missing_packages else "needs the weights below"
     print("Engines:", file=out)
     for name in engine_names():
         about = {"classical": "CPU, no weights, always available",
-                 "flux": "FLUX.1-Fill-dev + LoRA (needs the weights below)"}.get(name, "")
+                 "flux": f"FLUX.1-Fill-dev + LoRA ({flux_needs})"}.get(name, "")
         print(f"  {name:<10} {about}", file=out)
     print("", file=out)
+    if missing_packages:    # the lite bundle: no torch, no hub client, nothing to look for
+        print(f"Flux: {packages.missing_message(missing_packages)}", file=out)
+        return 0
     print(f"FLUX weights (default model: {spec}; set ${loading.MODEL_ENV} or pass --model):",
           file=out)
     missing = _report_model(spec, out)
