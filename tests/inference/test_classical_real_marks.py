@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from layerlift.inference import DecomposeRequest, decompose
+from layerlift.inference import DecomposeRequest, InputError, decompose
 from layerlift.inference.engines.classical import exemplar
 from layerlift.inference.layers import alpha_over
 
@@ -104,3 +104,30 @@ def test_without_patchmatch_the_engine_still_fills(monkeypatch):
     layers = decompose(DecomposeRequest(composite, mask))
     assert left_behind(composite, layers.object, truth, logo) < 0.05
     assert layers.meta["fill"] in ("smooth", "repeat")
+
+
+def test_the_report_names_the_fill_used_and_boxes_it_inside_the_photo():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(90, 110, (100, 100, 3), dtype=np.uint8)
+    mask = np.zeros((100, 100), bool)
+    mask[10:90, 0:90] = True                # touches the photo's edge: the crop is padded
+    meta = decompose(DecomposeRequest(photo, mask, exact_mask=True)).meta
+    x0, y0, x1, y1 = meta["filled_box"]
+    assert 0 <= x0 < x1 <= 100 and 0 <= y0 < y1 <= 100
+    tiny = np.zeros((100, 100), bool)
+    tiny[50, 50] = True                     # too small for exemplars: the smooth fill is used
+    assert decompose(DecomposeRequest(photo, tiny, exact_mask=True)).meta["fill"] == "smooth"
+
+
+def test_exact_mask_over_the_whole_photo_is_refused():
+    photo = np.full((40, 40, 3), 128, np.uint8)
+    with pytest.raises(InputError, match="nothing to fill it from"):
+        decompose(DecomposeRequest(photo, np.ones((40, 40), bool), exact_mask=True))
+
+
+def test_nothing_found_is_not_called_clean():
+    photo = np.full((80, 80, 3), 128, np.uint8)
+    mask = np.zeros((80, 80), bool)
+    mask[30:50, 30:50] = True               # a mask over plain surface: no mark in it
+    meta = decompose(DecomposeRequest(photo, mask)).meta
+    assert meta["mark_fraction"] == 0 and meta["confidence"] == 0.0

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ from layerlift.inference.contract import (
     check_cancel,
     report,
 )
-from layerlift.inference.crop import extract, write_window
+from layerlift.inference.crop import CropBox, extract, write_window
 from layerlift.inference.engines.classical.exemplar import exemplar_fill
 from layerlift.inference.engines.classical.fill import fill
 from layerlift.inference.engines.classical.matting import Matte, dilate, estimate_matte
@@ -41,6 +42,7 @@ from layerlift.inference.engines.classical.probe import (
 from layerlift.inference.engines.classical.regions import mask_regions
 from layerlift.inference.engines.classical.smooth import blur
 from layerlift.inference.engines.classical.texture import add_repeating_texture
+from layerlift.inference.errors import InputError
 from layerlift.inference.layers import solve_logo
 
 # Above this alpha a pixel is filled instead of unblended: unblending divides by (1 - a)
@@ -56,10 +58,23 @@ MATTE_MAX_SIDE = 384
 FILL_GROW = 2
 
 
+@dataclass
+class Region:
+    """What one working crop's run found, for the report in layers.meta."""
+
+    box: CropBox
+    mask: np.ndarray               # the crop's part of the mask
+    matte: Matte
+    filled: np.ndarray             # the pixels whose surface the fill invented
+    probe: ProbeResult | None      # None when nothing was filled or no probe fitted
+    fill: str | None               # the fill method used; None when nothing was filled
+
+
 def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, ProbeResult | None]:
-    """The surface under the mark (float [0, 1]), the region that was filled, and the probe
-    that chose the fill (None when nothing was filled or no probe fitted)."""
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, ProbeResult | None,
+                                            str | None]:
+    """The surface under the mark (float [0, 1]), the region that was filled, the probe that
+    chose the fill and the fill method used (None, None when nothing was filled)."""
     a = matte.alpha
     # Unblending only pays where the surface has texture to recover; on a smooth surface a
     # fill is as good and does not depend on the opacity estimate.
@@ -72,14 +87,17 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
     ab = a[blend][:, None]
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
     if not filled.any():
-        return surface, filled, None
+        return surface, filled, None, None
     # The probe sees only the surface outside the mask; the real fill meets the unblended
     # pixels at its edge (known) but copies texture from untouched surface only.
     probe = run_probe(img, filled, ~mask,
                       lambda im, hole, known: candidate_fills(im, hole, known, known, seed))
     method = probe.best() if probe is not None else DEFAULT_FILL
     fills = candidate_fills(surface, filled, ~filled, a <= 0, seed, only=method)
-    return fills[method], filled, probe
+    # (a method that cannot run at full size, e.g. exemplars with nothing to copy from,
+    # leaves the smooth fill)
+    used = method if method in fills else "smooth"
+    return fills[used], filled, probe, used
 
 
 def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
@@ -107,7 +125,7 @@ def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
             # do not follow)
             out["detail"] = np.clip(blur(smooth, DETAIL_SIGMA) + copied
                                     - blur(copied, DETAIL_SIGMA), 0.0, 1.0)
-    return out if only is None or only in out else {only: smooth}
+    return out
 
 
 MIX = 0.75
@@ -140,6 +158,9 @@ def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
 
 def exact_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     """The matte of a mask taken as it is: every masked pixel is opaque mark."""
+    if mask.all():
+        raise InputError("with --exact-mask the mask must leave some of the photo unmasked: "
+                         "there is nothing to fill it from")
     return Matte(mask.astype(np.float32), img.copy(), img.copy(), mask.copy(), 1.0, False)
 
 
@@ -178,7 +199,7 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         matte = exact_matte(img, crop_mask) if request.exact_mask else \
             matte_at_working_size(img, crop_mask)
         stages.lap("matte_s")
-        surface, filled, probe = recover_surface(img, matte, crop_mask, request.seed)
+        surface, filled, probe, method = recover_surface(img, matte, crop_mask, request.seed)
         alpha = matte.alpha
         surface8 = np.clip(np.rint(surface * 255.0), 0, 255).astype(np.uint8)
         untouched = (alpha <= 0) | ~crop_mask
@@ -189,49 +210,54 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         write_window(obj, surface8, box, crop_mask)
         write_window(logo, logo_crop, box, crop_mask)
         stages.lap("paste_s")
-        found.append((box, crop_mask, matte, filled, probe))
-    return Layers(object=obj, logo=logo, meta=describe(found, stages.timings))
+        found.append(Region(box, crop_mask, matte, filled, probe, method))
+    return Layers(object=obj, logo=logo,
+                  meta=describe(found, stages.timings, image.shape[:2]))
 
 
-def describe(found: list, timings: dict[str, float]) -> dict:
+def describe(found: list[Region], timings: dict[str, float],
+             shape: tuple[int, int]) -> dict:
     """What the run found, for layers.meta: the largest region's matte speaks for all."""
-    box, crop_mask, matte, filled, probe = max(found, key=lambda f: int(f[1].sum()))
-    area = max(sum(int(f[1].sum()) for f in found), 1)
-    mse = sum(region_mse(*f[1:]) * int(f[1].sum()) for f in found) / area
+    main = max(found, key=lambda r: int(r.mask.sum()))
+    area = max(sum(int(r.mask.sum()) for r in found), 1)
+    mse = sum(region_mse(r) * int(r.mask.sum()) for r in found) / area
+    nothing_found = not any((r.matte.alpha > 0).any() for r in found)
     return {
         "timings": timings,
-        "opacity": matte.opacity,
-        "texture_informative": matte.texture_informative,
-        "mark_fraction": sum(float((f[2].alpha > 0).sum()) for f in found) / area,
-        "filled_fraction": sum(float(f[3].sum()) for f in found) / area,
-        "fill": probe.best() if probe is not None else (DEFAULT_FILL if filled.any() else None),
+        "opacity": main.matte.opacity,
+        "texture_informative": main.matte.texture_informative,
+        "mark_fraction": sum(float((r.matte.alpha > 0).sum()) for r in found) / area,
+        "filled_fraction": sum(float(r.filled.sum()) for r in found) / area,
+        "fill": main.fill,
         "predicted_psnr": float(10 * np.log10(1.0 / max(mse, 1e-10))),
-        "confidence": confidence(mse),
-        "filled_box": filled_box(found),
-        "crop": [box.x0, box.y0, box.side],
+        # Nothing found means nothing removed: whatever mark the mask holds is still there.
+        "confidence": 0.0 if nothing_found else confidence(mse),
+        "filled_box": filled_box(found, shape),
+        "crop": [main.box.x0, main.box.y0, main.box.side],
         "regions": len(found),
     }
 
 
-def filled_box(found: list) -> list[int] | None:
-    """[x0, y0, x1, y1] (photo pixels, exclusive ends) round every filled pixel: where the
-    fill had to invent the surface, and so where a doubtful result is to be checked."""
+def filled_box(found: list[Region], shape: tuple[int, int]) -> list[int] | None:
+    """[x0, y0, x1, y1] (photo pixels, exclusive ends) round every filled pixel inside the
+    photo: where the fill had to invent the surface, and so where a doubtful result is to
+    be checked."""
     boxes = []
-    for box, _mask, _matte, filled, _probe in found:
-        if filled.any():
-            ys, xs = np.nonzero(filled)
-            boxes.append((box.x0 + xs.min(), box.y0 + ys.min(),
-                          box.x0 + xs.max() + 1, box.y0 + ys.max() + 1))
+    h, w = shape
+    for r in found:
+        if r.filled.any():
+            ys, xs = np.nonzero(r.filled)
+            boxes.append((max(r.box.x0 + xs.min(), 0), max(r.box.y0 + ys.min(), 0),
+                          min(r.box.x0 + xs.max() + 1, w), min(r.box.y0 + ys.max() + 1, h)))
     if not boxes:
         return None
     b = np.array(boxes)
     return [int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())]
 
 
-def region_mse(crop_mask: np.ndarray, matte: Matte, filled: np.ndarray,
-               probe: ProbeResult | None) -> float:
-    blended = int(((matte.alpha > 0) & ~filled).sum())
+def region_mse(r: Region) -> float:
+    blended = int(((r.matte.alpha > 0) & ~r.filled).sum())
     # Without a probe, the surface's own variance round the mask stands for the fill's error.
-    ring = dilate(crop_mask, 8) & ~crop_mask
-    fallback = float(matte.background[ring].var(axis=0).sum()) if ring.any() else 0.01
-    return predicted_mse(probe, int(filled.sum()), blended, int(crop_mask.sum()), fallback)
+    ring = dilate(r.mask, 8) & ~r.mask
+    fallback = float(r.matte.background[ring].var(axis=0).sum()) if ring.any() else 0.01
+    return predicted_mse(r.probe, int(r.filled.sum()), blended, int(r.mask.sum()), fallback)

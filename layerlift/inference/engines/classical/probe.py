@@ -26,8 +26,6 @@ MIN_PIXELS = 24
 @dataclass
 class ProbeResult:
     mse: dict[str, float]       # per fill method, on the probe (in [0, 1] units squared)
-    pixels: int                 # probe size at probe scale
-    offset: tuple[int, int]     # (dy, dx) at probe scale
 
     def best(self) -> str:
         """The method with the least error on the probe.
@@ -84,11 +82,11 @@ def run_probe(img: np.ndarray, hole: np.ndarray, known: np.ndarray,
     found = probe_hole(hole, known)
     if found is None:
         return None
-    test, offset = found
+    test, _offset = found
     source = known & ~test
     mse = {name: float(np.mean((filled[test] - img[test]) ** 2))
            for name, filled in candidates(img, test, source).items()}
-    return ProbeResult(mse, int(test.sum()), offset)
+    return ProbeResult(mse)
 
 
 # Confidence is the predicted PSNR inside the mask mapped linearly from LOW_DB (0) to

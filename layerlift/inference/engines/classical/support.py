@@ -73,9 +73,12 @@ def unexplained_colour(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     spread = np.array([np.sqrt(((outside[labels == k] - centres[k]) ** 2).sum(1).mean())
                        if (labels == k).any() else 1e3 for k in range(RING_CLUSTERS)])
     inside = lab[mask]
-    dist = np.sqrt(((inside[:, None, :] - centres[None]) ** 2).sum(2))
+    best = np.full(inside.shape[0], np.inf, np.float32)
+    for k in range(RING_CLUSTERS):      # one cluster at a time: memory follows the mask
+        dist = np.sqrt(((inside - centres[k]) ** 2).sum(axis=1))
+        np.minimum(best, dist / (spread[k] + COLOUR_NOISE), out=best)
     score = np.zeros(mask.shape, np.float32)
-    score[mask] = (dist / (spread[None] + COLOUR_NOISE)).min(axis=1)
+    score[mask] = best
     return score
 
 
@@ -84,7 +87,8 @@ def grabcut_support(img: np.ndarray, mask: np.ndarray,
     """The mask's pixels whose colour is the mark's rather than the surface's (HxW bool).
 
     img is the float RGB crop in [0, 1]; pixels outside `mask` are surface; the cut starts
-    from the `likely` pixels as probable mark (all of the mask when None).
+    from the `likely` pixels of the mask as probable mark (all of the mask when None;
+    nothing is found when none of them lies in the mask).
     """
     n = mask.shape[0]
     side = min(n, WORK_SIDE)
@@ -95,10 +99,12 @@ def grabcut_support(img: np.ndarray, mask: np.ndarray,
         return np.zeros_like(mask)      # no surface to learn from: the cut cannot tell
     labels = np.where(m, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
     if likely is not None:
-        lk = _shrunk(likely.astype(np.uint8), side, nearest=True) > 0
-        if lk.any():
-            labels[m & ~lk] = cv2.GC_PR_BGD
+        lk = m & (_shrunk(likely.astype(np.uint8), side, nearest=True) > 0)
+        if not lk.any():
+            return np.zeros_like(mask)  # no pixel of the mask to start the mark's model from
+        labels[m & ~lk] = cv2.GC_PR_BGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)           # GrabCut's k-means: equal inputs give equal cuts
     try:
         cv2.grabCut(small, labels, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
     except cv2.error:          # a degenerate colour model (e.g. a flat crop)
