@@ -127,7 +127,7 @@ def drop_specks(support: np.ndarray) -> np.ndarray:
 
 # A pixel whose neighbourhood is this many times smoother than the surface outside the mask
 # counts as evidence (gradient energies; DETAIL_NOISE is the floor of a flat one).
-FLAT_EVIDENCE = 3.0
+FLAT_EVIDENCE = 2.0
 DETAIL_NOISE = 2.0 / 255
 
 
