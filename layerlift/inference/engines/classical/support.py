@@ -16,7 +16,7 @@ print has a few inks, and the surface around the mask shows the surface's colour
 A flat print also shows itself on a busy surface by hiding its texture: a flatness score
 (the surface's gradient energy outside the mask over the pixel's own) is evidence too.
 Measured on the real-marks benchmark (tests/benchmarks/real_marks.py): the share of cases
-leaving more than 5 % of the mark behind fell from 17 of 48 to 8 or 9.
+leaving more than 5 % of the mark behind fell from 17 of 48 to 8.
 """
 
 from __future__ import annotations
@@ -35,15 +35,16 @@ def _shrunk(x: np.ndarray, side: int, nearest: bool = False) -> np.ndarray:
     return cv2.resize(x, (side, side), interpolation=interp)
 
 
-# A pixel counts as evidence of mark with a departure score (matting.background_model)
-# above the detector's low threshold, or a colour this far from the surface's colours.
-DEPARTURE_EVIDENCE = 3.0
+# A pixel counts as evidence of mark with a departure score (matting.background_model) above
+# this (below the detector's own thresholds: the cut and the parts test below decide), or a
+# colour this far from the surface's colours.
+DEPARTURE_EVIDENCE = 2.0
 COLOUR_EVIDENCE = 1.5
 # A part the cut adds is kept when its mean departure or colour score exceeds these, and of
 # it the pixels above the PIXEL_ ones (a trace of either).
 PART_DEPARTURE = 2.0
 PART_COLOUR = 1.0
-PIXEL_DEPARTURE = 1.5
+PIXEL_DEPARTURE = 2.0
 PIXEL_COLOUR = 0.7
 # The surface's colours: k-means clusters (Lab) of up to RING_SAMPLES pixels outside the mask.
 RING_CLUSTERS = 8
