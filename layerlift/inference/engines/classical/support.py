@@ -150,9 +150,10 @@ def whole_mark(img: np.ndarray, mask: np.ndarray, found: np.ndarray,
                departure: np.ndarray) -> np.ndarray:
     """The mark found by its departure from the surface, completed by the colour cut.
 
-    The cut starts from the pixels with some evidence of being mark (a departure above the
-    detector's low threshold, or a colour the surface outside the mask does not have), so
-    its mark colour model is not swamped by the surface a loose mask holds.
+    The cut starts from the pixels with some evidence of being mark (a departure above
+    DEPARTURE_EVIDENCE, a colour the surface outside the mask does not have, or a patch much
+    flatter than a busy surface), so its mark colour model is not swamped by the surface a
+    loose mask holds.
     """
     colour = unexplained_colour(img, mask)
     likely = (departure > DEPARTURE_EVIDENCE) | (colour > COLOUR_EVIDENCE)
