@@ -221,17 +221,17 @@ def describe(found: list[Region], timings: dict[str, float],
     main = max(found, key=lambda r: int(r.mask.sum()))
     area = max(sum(int(r.mask.sum()) for r in found), 1)
     mse = sum(region_mse(r) * int(r.mask.sum()) for r in found) / area
-    nothing_found = not any((r.matte.alpha > 0).any() for r in found)
+    mark_fraction = sum(float((r.matte.alpha > 0).sum()) for r in found) / area
     return {
         "timings": timings,
         "opacity": main.matte.opacity,
         "texture_informative": main.matte.texture_informative,
-        "mark_fraction": sum(float((r.matte.alpha > 0).sum()) for r in found) / area,
+        "mark_fraction": mark_fraction,
         "filled_fraction": sum(float(r.filled.sum()) for r in found) / area,
         "fill": main.fill,
         "predicted_psnr": float(10 * np.log10(1.0 / max(mse, 1e-10))),
         # Nothing found means nothing removed: whatever mark the mask holds is still there.
-        "confidence": 0.0 if nothing_found else confidence(mse),
+        "confidence": 0.0 if mark_fraction == 0 else confidence(mse),
         "filled_box": filled_box(found, shape),
         "crop": [main.box.x0, main.box.y0, main.box.side],
         "regions": len(found),

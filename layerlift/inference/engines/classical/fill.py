@@ -13,9 +13,8 @@ import numpy as np
 from layerlift.inference.engines.classical.smooth import linear_fill, push_pull
 
 
-def fill(surface: np.ndarray, hole: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-    """Fill `hole` (bool) in the float RGB `surface` from the `known` pixels around it
-    (default: every pixel outside the hole).
+def fill(surface: np.ndarray, hole: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill `hole` (bool) in the float RGB `surface` from the `known` pixels around it.
 
     1. Trend: a locally linear fit to the known pixels at the scale of the hole's width,
        so a shading gradient carries straight across.
@@ -24,7 +23,7 @@ def fill(surface: np.ndarray, hole: np.ndarray, known: np.ndarray | None = None)
     """
     dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     sigma = float(np.clip(dist.max(), 2.0, 32.0))
-    known = (~hole if known is None else known & ~hole).astype(np.float32)
+    known = (known & ~hole).astype(np.float32)
     trend = linear_fill(surface, known, sigma)
     correction = push_pull(surface - trend, known)
     return np.where(hole[..., None], np.clip(trend + correction, 0.0, 1.0), surface)

@@ -48,7 +48,7 @@ def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def probe_hole(hole: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+def probe_hole(hole: np.ndarray, known: np.ndarray) -> np.ndarray | None:
     """The hole's shape moved onto known surface: the move that lands most of it there."""
     ys, xs = np.nonzero(hole)
     h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
@@ -59,7 +59,7 @@ def probe_hole(hole: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, tuple[i
             moved = shift(hole, dy, dx) & known
             cover = int(moved.sum())
             if cover > best_cover:
-                best, best_cover = (moved, (dy, dx)), cover
+                best, best_cover = moved, cover
     if best is None or best_cover < max(MIN_PIXELS, MIN_COVER * hole.sum()):
         return None
     return best
@@ -79,10 +79,9 @@ def run_probe(img: np.ndarray, hole: np.ndarray, known: np.ndarray,
                            interpolation=cv2.INTER_NEAREST) > 0
     if not hole.any():
         return None
-    found = probe_hole(hole, known)
-    if found is None:
+    test = probe_hole(hole, known)
+    if test is None:
         return None
-    test, _offset = found
     source = known & ~test
     mse = {name: float(np.mean((filled[test] - img[test]) ** 2))
            for name, filled in candidates(img, test, source).items()}
