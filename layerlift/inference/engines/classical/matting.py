@@ -26,6 +26,10 @@ from layerlift.inference.engines.classical.smooth import (
     smooth_fill,
 )
 from layerlift.inference.engines.classical.support import whole_mark
+from layerlift.inference.engines.classical.watermark import (
+    WATERMARK_MIN_OPACITY,
+    watermark_completion,
+)
 
 # Detection thresholds, in units of the local texture level s (hysteresis: a mark pixel
 # departs by more than T_LOW and is connected to one that departs by more than T_HIGH).
@@ -277,22 +281,45 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
     return opacity, bool(informative)
 
 
+def refit_surface(img: np.ndarray, mark: np.ndarray, known: np.ndarray,
+                  b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(known, B0) once the mark has grown: the surface estimate must not lean on it."""
+    grown_known = ~dilate(mark, 3)
+    if grown_known.sum() < 16:
+        return known, b0
+    b0, _ = background_model(img, grown_known, prediction_scale(grown_known))
+    return grown_known, b0
+
+
+def core_of(img: np.ndarray, b0: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    inner = mark_core(img, b0, mark)
+    return inner if inner.sum() >= 10 else mark
+
+
+def blend_colour(img: np.ndarray, b0: np.ndarray, inner: np.ndarray,
+                 opacity: float) -> np.ndarray:
+    """The mark's one colour (RGB): its inner pixels extrapolated along the blend line."""
+    return np.median(np.clip(b0[inner] + (img[inner] - b0[inner]) / opacity, 0.0, 1.0), axis=0)
+
+
 def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     found, b0, known, departure = detect_mark(img, mask)
     mark = whole_mark(img, mask, found, departure)
     if (mark & ~found).sum() > 0.02 * max(found.sum(), 1):
-        # The colour cut completed the mark: the surface estimate must not lean on it.
-        known = ~dilate(mark, 3)
-        if known.sum() >= 16:
-            b0, _ = background_model(img, known, prediction_scale(known))
+        known, b0 = refit_surface(img, mark, known, b0)
     h, w = mask.shape
     if not mark.any():
         zeros = np.zeros((h, w), np.float32)
         return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False)
-    inner = mark_core(img, b0, mark)
-    if inner.sum() < 10:
-        inner = mark
+    inner = core_of(img, b0, mark)
     opacity, informative = estimate_opacity(img, b0, mark, inner, known)
+    if WATERMARK_MIN_OPACITY <= opacity < 1.0:
+        grown = watermark_completion(img, mask, mark, isophote_fill(img, ~mask),
+                                     blend_colour(img, b0, inner, opacity), opacity)
+        if grown.sum() > mark.sum():
+            mark = grown
+            known, b0 = refit_surface(img, mark, known, b0)
+            inner = core_of(img, b0, mark)
     # The logo's colour: read off the mark's inner pixels (extrapolated along the blend line
     # when semi-transparent), spread smoothly over the support.
     if opacity >= 1.0:
@@ -308,3 +335,4 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha[~support] = 0.0
     alpha[alpha < 0.03] = 0.0
     return Matte(alpha.astype(np.float32), colour, b0, support, opacity, informative)
+
