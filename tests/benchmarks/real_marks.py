@@ -2,7 +2,7 @@
 real photographs and procedural products (cases from real_marks_cases.py).
 
     .venv/bin/python -m tests.benchmarks.real_marks [--count 48] [--prompt mask|box|both]
-        [--save-dir DIR] [--save-count N] [--json OUT] [--exact-mask]
+        [--first-seed S] [--save-dir DIR] [--save-count N] [--json OUT] [--exact-mask]
 
 Every case is run with the loose user mask, the box prompt, or both; the classical engine and
 OpenCV TELEA (the whole prompt inpainted, radius 5) on each. All figures are inside the prompt
@@ -236,7 +236,7 @@ def run(args: argparse.Namespace, prompts: list[str]) -> list[dict[str, Any]]:
     rows = []
     picked = set(range(0, args.count, max(1, args.count // max(args.save_count, 1))))
     picked = set(sorted(picked)[:args.save_count])
-    for n, case in enumerate(benchmark_cases(args.count)):
+    for n, case in enumerate(benchmark_cases(args.count, first_seed=args.first_seed)):
         for prompt_name in prompts:
             row, arrays = case_figures(case, prompt_name, exact)
             rows.append(row)
@@ -262,7 +262,7 @@ def json_safe(x: Any) -> Any:
 def write_json(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(json_safe({"count": args.count, "first_seed": FIRST_SEED,
+    tmp.write_text(json.dumps(json_safe({"count": args.count, "first_seed": args.first_seed,
                                          "exact_mask": args.exact_mask, "cases": rows}),
                               indent=1))
     tmp.replace(path)
@@ -271,6 +271,8 @@ def write_json(path: Path, rows: list[dict[str, Any]], args: argparse.Namespace)
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.real_marks")
     parser.add_argument("--count", type=int, default=48)
+    parser.add_argument("--first-seed", type=int, default=FIRST_SEED,
+                        help="fresh seeds check that a change is not tuned to the fixed cases")
     parser.add_argument("--prompt", choices=("mask", "box", "both"), default="both")
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="one side-by-side PNG per case and prompt")
@@ -287,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     prompts = ["mask", "box"] if args.prompt == "both" else [args.prompt]
     start = time.perf_counter()
     rows = run(args, prompts)
-    print(f"Real-marks benchmark: {args.count} cases (seeds {FIRST_SEED}.."
-          f"{FIRST_SEED + args.count - 1}), classical engine vs OpenCV TELEA, "
+    print(f"Real-marks benchmark: {args.count} cases (seeds {args.first_seed}.."
+          f"{args.first_seed + args.count - 1}), classical engine vs OpenCV TELEA, "
           f"exact_mask={args.exact_mask and exact_supported()}\n")
     for p in prompts:
         mine = [r for r in rows if r["prompt"] == p]
