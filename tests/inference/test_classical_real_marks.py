@@ -131,3 +131,15 @@ def test_nothing_found_is_not_called_clean():
     mask[30:50, 30:50] = True               # a mask over plain surface: no mark in it
     meta = decompose(DecomposeRequest(photo, mask)).meta
     assert meta["mark_fraction"] == 0 and meta["confidence"] == 0.0
+
+
+def test_a_grey_print_is_found_though_the_crop_holds_grey_elsewhere():
+    # A grey word printed on the astronaut's suit (the photo's shading multiplied in): the
+    # crop round the mask also holds the grey of the helmet's rim, so a surface model of
+    # the whole crop explains the print; the one beside the mask does not.
+    from tests.benchmarks.real_marks import left_behind_share
+    from tests.benchmarks.real_marks_cases import generate_case
+
+    case = generate_case(9003, source="wordmark", family="print", group="photo")
+    layers = decompose(DecomposeRequest(case.composite, case.mask))
+    assert left_behind_share(case, layers.object) < 0.05

@@ -16,7 +16,11 @@ print has a few inks, and the surface around the mask shows the surface's colour
 A flat print also shows itself on a busy surface by hiding its texture: a flatness score
 (the surface's gradient energy outside the mask over the pixel's own) is evidence too.
 Measured on the real-marks benchmark (tests/benchmarks/real_marks.py): the share of cases
-leaving more than 5 % of the mark behind fell from 17 of 48 to 8.
+leaving more than 5 % of the mark behind fell from 17 of 48 to 8. When the cut finds nothing
+because the crop's other colours explain the mark (a grey print on a spacesuit crop that
+also holds a grey helmet rim), it runs again on the surface beside the mask only: on fresh
+seeds (--first-seed 9000) 11 -> 8 such cases, for 0.2 dB of median gain (the fill that
+replaces the mark errs more than the mark left in place did, by PSNR).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ import numpy as np
 
 WORK_SIDE = 256
 ITERATIONS = 4
+# The cut learns the surface from a ring this share of the crop's side wide round the mask
+# (at least RING_MIN px).
+RING_SHARE = 0.04
+RING_MIN = 8
 # Parts of the cut smaller than this share of the largest part are dropped (specks).
 MIN_PART = 0.002
 
@@ -115,6 +123,23 @@ def grabcut_support(img: np.ndarray, mask: np.ndarray,
     return drop_specks(fg & mask)
 
 
+def surface_ring(mask: np.ndarray) -> np.ndarray:
+    """The surface beside the mask: a ring RING_SHARE of the crop's side wide round it."""
+    radius = max(RING_MIN, int(RING_SHARE * mask.shape[0]))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return (cv2.dilate(mask.astype(np.uint8), k) > 0) & ~mask
+
+
+def local_surface(img: np.ndarray, ring: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """img with the pixels beyond the ring round the mask set to the ring's median colour:
+    the cut's surface model then learns the surface beside the mark, not every colour of a
+    large crop (a spacesuit crop also holds the grey of the helmet's rim, which then
+    explains a grey print)."""
+    out = img.copy()
+    out[~(ring | mask)] = np.median(img[ring], axis=0)
+    return out
+
+
 def drop_specks(support: np.ndarray) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(support.astype(np.uint8), 8)
     if count <= 2:
@@ -162,7 +187,12 @@ def whole_mark(img: np.ndarray, mask: np.ndarray, found: np.ndarray,
     likely |= flat > FLAT_EVIDENCE
     colour = np.maximum(colour, flat / FLAT_EVIDENCE * COLOUR_EVIDENCE)
     evidence = found | (cv2.dilate(likely.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
-    added = grabcut_support(img, mask, likely=evidence) & ~found
+    cut = grabcut_support(img, mask, likely=evidence)
+    ring = surface_ring(mask)
+    if not cut.any() and ring.any() and not (ring | mask).all():
+        # The crop's colours explained the whole mask: learn the surface beside it only.
+        cut = grabcut_support(local_surface(img, ring, mask), mask, likely=evidence)
+    added = cut & ~found
     return found | supported_parts(added, departure, colour)
 
 
