@@ -25,15 +25,12 @@ import numpy as np
 
 from layerlift.inference.contract import Layers
 from layerlift.inference.engines.classical.compose import deshade_logo
-from layerlift.inference.errors import InputError
 from layerlift.inference.imageio import (
-    MAX_PIXELS,
     PathLike,
     atomic_dir,
     atomic_file,
     atomic_write_bytes,
     encode_png,
-    load_rgba,
     write_png,
 )
 from layerlift.inference.layers import logo_asset
@@ -43,6 +40,7 @@ EXTRA_FOLDER = "layerlift/"
 THUMBNAIL_MAX = 256
 MANIFEST = "manifest.json"
 PNG_LEVEL = 1  # zlib level for layer PNGs: see _layer_pngs
+BLEND_BAND_PIXELS = 1 << 20  # pixels flatten blends at a time
 
 # The files export_layers writes; an --out folder holding only these may be replaced.
 EXPORT_FILES = ("object.png", "logo.png", "logo_asset.png", "layers.psd", "layers.ora",
@@ -90,25 +88,37 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
 
     Starts from the topmost fully opaque layer (nothing below it shows) or from white, then
     blends each layer above it only where it has pixels, so a photo-sized object with a small
-    logo costs little more than a copy.
+    logo costs little more than a copy. The blend runs in bands of rows, so its float
+    temporaries stay small whatever the canvas.
     """
     h, w = _check_layers(layers)
     shown = [layer for layer in layers if layer.visible and layer.opacity > 0]
-    out, above = np.full((h, w, 3), 255, np.uint8), shown
+    out, above = None, shown
     for i, layer in enumerate(shown):
-        if layer.opacity >= 1.0 and bool((layer.rgba[..., 3] == 255).all()):
+        if layer.opacity >= 1.0 and _opaque(layer.rgba):
             out, above = layer.rgba[..., :3].copy(), shown[:i]
             break
+    if out is None:
+        out = np.full((h, w, 3), 255, np.uint8)
     for layer in reversed(above):
         box = _alpha_bbox(layer.rgba)
         if box is None:
             continue
         x0, y0, x1, y1 = box
-        crop = layer.rgba[y0:y1, x0:x1]
-        a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
-        blended = crop[..., :3].astype(np.float32) * a + out[y0:y1, x0:x1] * (1.0 - a)
-        out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+        band = max(1, BLEND_BAND_PIXELS // (x1 - x0))
+        for top in range(y0, y1, band):
+            bottom = min(y1, top + band)
+            crop = layer.rgba[top:bottom, x0:x1]
+            a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
+            below = out[top:bottom, x0:x1]
+            blended = crop[..., :3].astype(np.float32) * a + below * (1.0 - a)
+            below[...] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return out
+
+
+def _opaque(rgba: np.ndarray) -> bool:
+    """Every pixel fully opaque (a reduction: no full-size temporary)."""
+    return int(rgba[..., 3].min()) == 255
 
 
 def _alpha_bbox(rgba: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -237,7 +247,7 @@ def _write_layer_png(stream, layer: ExportLayer) -> None:
     """A layer as PNG; a fully opaque layer as RGB (smaller, read as opaque by all).
 
     Compression level 1: photos barely compress further, and level 6 is 4-5x slower."""
-    opaque = bool((layer.rgba[..., 3] == 255).all())
+    opaque = _opaque(layer.rgba)
     write_png(stream, layer.rgba[..., :3] if opaque else layer.rgba, PNG_LEVEL)
 
 
@@ -300,79 +310,6 @@ def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | 
                    compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
             z.writestr(EXTRA_FOLDER + _check_extra_name(name), data)
-
-
-def read_ora(path: PathLike) -> tuple[list[ExportLayer], dict[str, bytes]]:
-    """Layers (top first, canvas-sized) and our extra files (names without "layerlift/").
-
-    Reads any OpenRaster file: nested stacks are flattened in order, layer offsets honoured.
-    Raises InputError for anything that is not a readable OpenRaster file.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"OpenRaster file not found: {p}")
-    try:
-        with zipfile.ZipFile(p) as z:
-            names = z.namelist()
-            if "stack.xml" not in names:
-                raise InputError(f"{p} is not an OpenRaster file (no stack.xml)")
-            # Python's bundled expat refuses entity-expansion bombs, so plain ElementTree is
-            # safe for a stack.xml from an untrusted file.
-            root = ET.fromstring(z.read("stack.xml"))
-            w, h = int(root.get("w", "0")), int(root.get("h", "0"))
-            if w < 1 or h < 1 or w * h > MAX_PIXELS:
-                raise InputError(f"{p}: stack.xml gives no usable image size ({w}x{h})")
-            layers = _read_ora_stack(z, root, w, h, p, visible=True, opacity=1.0)
-            extra = {n[len(EXTRA_FOLDER):]: z.read(n) for n in names
-                     if n.startswith(EXTRA_FOLDER) and not n.endswith("/")}
-    except InputError:
-        raise
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, OSError) as e:
-        raise InputError(f"{p} is not a readable OpenRaster file ({e})") from None
-    return layers, extra
-
-
-def _visible(el: ET.Element) -> bool:
-    return el.get("visibility", "visible") != "hidden"
-
-
-def _opacity(el: ET.Element) -> float:
-    return min(1.0, max(0.0, float(el.get("opacity", "1"))))
-
-
-def _read_ora_stack(z: zipfile.ZipFile, stack: ET.Element, w: int, h: int, path: Path,
-                    visible: bool, opacity: float) -> list[ExportLayer]:
-    """The layers under `stack`, top first; a nested stack's visibility and opacity carry
-    over to its layers (the group itself is flattened away)."""
-    layers: list[ExportLayer] = []
-    for el in stack:
-        if el.tag == "stack":
-            layers += _read_ora_stack(z, el, w, h, path, visible and _visible(el),
-                                      opacity * _opacity(el))
-        elif el.tag == "layer":
-            layer = _read_ora_layer(z, el, w, h, path)
-            layer.visible = layer.visible and visible
-            layer.opacity *= opacity
-            layers.append(layer)
-    return layers
-
-
-def _read_ora_layer(z: zipfile.ZipFile, el: ET.Element, w: int, h: int,
-                    path: Path) -> ExportLayer:
-    src = el.get("src", "")
-    names = set(z.namelist())
-    # Writers differ on a leading "/" in src and in the zip's entry names.
-    entry = next((n for n in (src, src.lstrip("/"), "/" + src.lstrip("/")) if n in names), src)
-    rgba = load_rgba(z.read(entry), what=f"layer {src} in {path.name}")
-    x, y = int(float(el.get("x", "0"))), int(float(el.get("y", "0")))
-    canvas = np.zeros((h, w, 4), np.uint8)
-    # Paste the layer at its offset, clipped to the canvas.
-    lh, lw = rgba.shape[:2]
-    cx0, cy0, cx1, cy1 = max(0, x), max(0, y), min(w, x + lw), min(h, y + lh)
-    if cx1 > cx0 and cy1 > cy0:
-        canvas[cy0:cy1, cx0:cx1] = rgba[cy0 - y:cy1 - y, cx0 - x:cx1 - x]
-    return ExportLayer(name=el.get("name", os.path.splitext(os.path.basename(src))[0]),
-                       rgba=canvas, visible=_visible(el), opacity=_opacity(el))
 
 
 # ---------------------------------------------------------------- PNG folder
