@@ -31,7 +31,6 @@ import re
 import shutil
 import struct
 import tempfile
-import uuid
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -379,10 +378,14 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
     check_not_protected(path, protect)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
+    path = _through_links(path)
+    sweep_stale(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TMP_FILE_TAG}", suffix=".tmp",
+                                   dir=path.parent)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+    _lock(fd)  # held while the file is written: a later run knows it is not stale
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, _existing_mode(path, 0o666 & ~_UMASK))
@@ -498,11 +501,12 @@ def atomic_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> Ite
     every entry in it is named in `replace_ok` (files an earlier run wrote); otherwise
     InputError. On an exception the temp dir is removed and `target` is left as it was.
     """
-    target = Path(os.path.abspath(target))
+    target = _through_links(Path(os.path.abspath(target)))
     check_output_dir(target, replace_ok)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        sweep_stale(target.parent)
+        tmp = _owned_dir(target, "tmp")
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is private (0700)
     except OSError as e:
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
@@ -511,25 +515,133 @@ def atomic_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> Ite
         _swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _release(tmp)
         raise
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename `tmp` to `target`. An earlier `target` is first moved into a folder of our
+    own (".NAME.old-XXXX/previous", locked like a temp folder) and deleted with it at the
+    end; if the process dies between the two renames, the next run puts it back."""
     _fsync_dir(tmp)
-    old: Path | None = None
+    trash: Path | None = None
     try:
         if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(target, old)
+            trash = _owned_dir(target, "old")
+            os.rename(target, trash / PREVIOUS)
+        _release(tmp)   # the marker must not end up in the output
         os.replace(tmp, target)
     except OSError as e:
-        if old is not None and not target.exists():
+        if trash is not None and not target.exists():
             with contextlib.suppress(OSError):
-                os.replace(old, target)
+                os.replace(trash / PREVIOUS, target)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+            _release(trash)
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
     _fsync_dir(target.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+        _release(trash)
+
+
+def _through_links(path: Path) -> Path:
+    """Where a symlinked output really is: outputs are written through a symlink (the link
+    stays, its target is replaced), never replace the link itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+# ---------------------------------------------------------------- leftovers of killed runs
+#
+# A temp folder (".NAME.tmp-XXXX") or a folder holding a replaced output (".NAME.old-XXXX")
+# carries a marker file its process keeps locked (flock) while it works; temp files
+# (".NAME.layerlift-XXXX.tmp") are locked themselves. The lock dies with the process however
+# it ends (kill -9 included), so the next write into that folder can tell what is stale and
+# remove it, putting a replaced output back where the run died between its two renames.
+# Without fcntl (Windows) nothing is locked and nothing is swept.
+
+OWNER = ".layerlift-owner"
+PREVIOUS = "previous"
+TMP_FILE_TAG = "layerlift-"   # in temp files' names: ".NAME.layerlift-XXXXXXXX.tmp"
+_STALE_DIR = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[A-Za-z0-9_]{8}$")
+_STALE_FILE = re.compile(r"^\..+\.layerlift-[A-Za-z0-9_]{8}\.tmp$")
+_held: dict[Path, int] = {}   # our own locked markers: folder -> open descriptor
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+
+def _lock(fd: int) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _owned_dir(target: Path, kind: str) -> Path:
+    """A new ".NAME.kind-XXXX" folder beside `target` with our locked marker in it."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-", dir=target.parent))
+    fd = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _lock(fd)
+    _held[folder] = fd
+    return folder
+
+
+def _release(folder: Path) -> None:
+    """Drop our marker (before the folder becomes the output) and its lock."""
+    fd = _held.pop(folder, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / OWNER)
+        os.close(fd)
+
+
+def _dead(marker: Path) -> bool:
+    """True when no process holds the marker's lock (its owner is gone)."""
+    try:
+        fd = os.open(marker, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        return _lock(fd)
+    finally:
+        os.close(fd)   # closing drops the lock just taken
+
+
+def sweep_stale(folder: Path) -> list[str]:
+    """Remove what killed runs left in `folder`; returns the names removed. Never raises."""
+    if fcntl is None:
+        return []
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            m = _STALE_DIR.match(entry.name)
+            if m and entry.is_dir(follow_symlinks=False):
+                marker = Path(entry.path) / OWNER
+                if not marker.exists() or not _dead(marker):
+                    continue
+                previous, target = Path(entry.path) / PREVIOUS, folder / m["name"]
+                if m["kind"] == "old" and previous.exists() and not target.exists():
+                    os.rename(previous, target)     # the run died between its renames
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.name)
+            elif _STALE_FILE.match(entry.name) and entry.is_file(follow_symlinks=False):
+                if _dead(Path(entry.path)):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    if removed:
+        log.info("removed what interrupted runs left in %s: %s", folder, ", ".join(removed))
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
