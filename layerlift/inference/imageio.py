@@ -381,11 +381,12 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
     path = _through_links(path)
     sweep_stale(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TMP_FILE_TAG}", suffix=".tmp",
-                                   dir=path.parent)
+        fd, tmp = _locked_temp_file(path)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
-    _lock(fd)  # held while the file is written: a later run knows it is not stale
+    # A second descriptor keeps the lock until the rename is done (flock locks belong to
+    # the open file, which stays open while either descriptor does).
+    lock = os.dup(fd) if fcntl is not None else None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, _existing_mode(path, 0o666 & ~_UMASK))
@@ -402,6 +403,9 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes, protect: Iterable[PathLike] = ()) -> None:
@@ -529,9 +533,14 @@ def _swap_in(tmp: Path, target: Path) -> None:
         if target.exists():
             trash = _owned_dir(target, "old")
             os.rename(target, trash / PREVIOUS)
-        _release(tmp)   # the marker must not end up in the output
+        # The marker must not end up in the output; its lock is held until the rename is
+        # done (a sweep can no longer open it, nor lock it).
+        with contextlib.suppress(OSError):
+            os.unlink(tmp / OWNER)
         os.replace(tmp, target)
+        _release(tmp)
     except OSError as e:
+        _release(tmp)
         if trash is not None and not target.exists():
             with contextlib.suppress(OSError):
                 os.replace(trash / PREVIOUS, target)
@@ -541,6 +550,8 @@ def _swap_in(tmp: Path, target: Path) -> None:
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
     _fsync_dir(target.parent)
     if trash is not None:
+        # The old output first: killed while deleting it, the marker is still there.
+        shutil.rmtree(trash / PREVIOUS, ignore_errors=True)
         shutil.rmtree(trash, ignore_errors=True)
         _release(trash)
 
@@ -583,18 +594,36 @@ def _lock(fd: int) -> bool:
         return False
 
 
+def _locked_temp_file(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path`, locked before it takes the name a sweep looks for
+    (so no sweep, in this process or another, ever finds it unlocked)."""
+    fd, new = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    _lock(fd)
+    tmp = os.path.join(path.parent, f".{path.name}.{TMP_FILE_TAG}{Path(new).name[-12:-4]}.tmp")
+    try:
+        os.rename(new, tmp)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(new)
+        raise
+    return fd, tmp
+
+
 def _owned_dir(target: Path, kind: str) -> Path:
-    """A new ".NAME.kind-XXXX" folder beside `target` with our locked marker in it."""
+    """A new ".NAME.kind-XXXX" folder beside `target` with our locked marker in it (locked
+    before it takes its name, as in _locked_temp_file)."""
     folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-", dir=target.parent))
-    fd = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    fd = os.open(folder / (OWNER + ".new"), os.O_CREAT | os.O_WRONLY, 0o600)
     os.write(fd, f"{os.getpid()}\n".encode())
     _lock(fd)
+    os.rename(folder / (OWNER + ".new"), folder / OWNER)
     _held[folder] = fd
     return folder
 
 
 def _release(folder: Path) -> None:
-    """Drop our marker (before the folder becomes the output) and its lock."""
+    """Drop our marker (if still there) and its lock."""
     fd = _held.pop(folder, None)
     if fd is not None:
         with contextlib.suppress(OSError):
