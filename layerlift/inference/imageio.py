@@ -242,19 +242,47 @@ def load_mask(path: PathLike, shape: tuple[int, ...]) -> np.ndarray:
     mask (opaque = logo); otherwise its grey value is. It must be the photo's size (`shape`,
     HxW or HxWx3) and mark at least one pixel.
     """
-    rgb, alpha = _decode(path, "mask")
-    if alpha is not None and alpha.min() < 255:
-        values = alpha
-    else:
-        # Rec. 601 luma of the (sRGB) colour, as Pillow's convert("L") does.
-        values = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    mask = values >= 128
+    mask = _grey_mask(path)
+    if mask is None:
+        rgb, alpha = _decode(path, "mask")
+        if alpha is not None and alpha.min() < 255:
+            mask = alpha >= 128
+        else:
+            mask = _luma_at_least_128(rgb)
     h, w = shape[:2]
     if mask.shape != (h, w):
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
     if not mask.any():
         raise InputError("mask is empty: paint the logo white (or opaque) on black")
     return mask
+
+
+def _grey_mask(path: PathLike) -> np.ndarray | None:
+    """A plain grey mask (mode 1 or L, no colour profile: what masks usually are) read as
+    its grey values, without the RGB copy the general path makes; None for any other."""
+    im = _open(path, "mask")
+    try:
+        if im.mode not in ("1", "L") or im.info.get("icc_profile") \
+                or "transparency" in im.info:
+            return None
+        grey = im if im.mode == "L" else im.convert("L")
+        return np.asarray(grey) >= 128
+    except _DECODE_ERRORS as e:
+        raise InputError(f"mask could not be read ({_short(e)})") from None
+    finally:
+        im.close()
+
+
+def _luma_at_least_128(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma (as Pillow's convert("L")) >= 128, exactly, in integers; a band of rows
+    at a time, so a 100 MP mask costs no float copy of itself."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w), bool)
+    weights = np.array([299, 587, 114], np.int32)
+    band = max(1, (1 << 20) // max(w, 1))
+    for top in range(0, h, band):
+        out[top:top + band] = rgb[top:top + band].astype(np.int32) @ weights >= 128_000
+    return out
 
 
 # ---------------------------------------------------------------- boxes
