@@ -15,7 +15,9 @@ in a temp folder (or --work DIR to keep them):
                      claim under the reader's default memory allowance) exported to PSD
 
 Run: .venv/bin/python -m tests.benchmarks.peak_memory [CASE ...] [--timeline] [--work DIR]
-The figures depend on the machine's load (other processes share its 2 cores).
+The figures depend on the machine's load (other processes share its 2 cores). (A child
+forked from a large process reports that process's ru_maxrss; the wrapper is a fresh, small
+interpreter, so the figure is the command's own.)
 """
 
 from __future__ import annotations

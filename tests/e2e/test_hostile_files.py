@@ -55,7 +55,13 @@ for path in sys.argv[1:]:
     except InputError:
         pass
     slowest = max(slowest, time.perf_counter() - t)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# The peak of this process's own memory: VmHWM starts afresh at exec, while ru_maxrss can
+# carry over the (large) test process this one was started from.
+try:
+    status = open("/proc/self/status").read()
+    rss = int(status.split("VmHWM:")[1].split()[0]) * 1024
+except (OSError, IndexError):
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"peak_rss": rss, "slowest_s": slowest}))
 """
 
