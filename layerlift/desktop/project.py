@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from layerlift.desktop.document import ORIGINAL, Document, Layer
 from layerlift.inference.errors import InputError
+
+if TYPE_CHECKING:
+    from layerlift.inference.ora import Limits, OraFile
 
 MASK_LAYER = "Layerlift mask"
 PROJECT_JSON = "project.json"
@@ -123,7 +126,7 @@ def save_project(doc: Document, path: str | Path, settings: dict | None = None) 
     write_ora(path, layers, extra)
 
 
-def open_project(path: str | Path, limits=None) -> tuple[Document, dict]:
+def open_project(path: str | Path, limits: Limits | None = None) -> tuple[Document, dict]:
     """A project written by save_project, or any other ORA (flattened into a photo).
 
     Returns the document and the settings stored in it ({} for a foreign ORA). Every failure
@@ -140,7 +143,7 @@ def open_project(path: str | Path, limits=None) -> tuple[Document, dict]:
         return _open_layerlift(ora, project, label)
 
 
-def _open_foreign(ora, path: str | Path) -> Document:
+def _open_foreign(ora: OraFile, path: str | Path) -> Document:
     """Someone else's layered file: open it as a photo, and protect it like one."""
     from layerlift.inference.export import flatten
     from layerlift.inference.ora import layers_text
@@ -161,7 +164,7 @@ def _open_foreign(ora, path: str | Path) -> Document:
 DOCUMENT_BYTES_PER_PIXEL = 8
 
 
-def _open_layerlift(ora, project: dict, label: str) -> tuple[Document, dict]:
+def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, dict]:
     from layerlift.inference.ora import layers_text
 
     entries = project["layers"]

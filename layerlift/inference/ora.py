@@ -67,7 +67,7 @@ class Limits:
     extra_bytes: int = 256 * MIB    # one of our own files under layerlift/
     layer_bytes: int = 2 * GIB      # one layer's picture as stored
     memory: int = GIB               # what any file may make us allocate...
-    ratio: int = 32                 # ...plus this many times the compressed bytes of pictures
+    ratio: int = 64                 # ...plus this many times the compressed bytes of pictures
 
 
 def default_limits() -> Limits:
