@@ -1,6 +1,7 @@
 # make install: .venv with the project and its dev tools (torch: the CPU build, see constraints/)
 # make run:     open the app on the bundled sample photo
 # make test:    ruff, the import contract, pytest headless
+# make soak:    the app's long soak (memory and threads over 200 decompositions)
 # make bundle:  the desktop bundle dist/layerlift/ (classical engine; make bundle-full: + flux)
 # make bundle-test: start that bundle offscreen, --version, a decompose of the sample photo
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 \
 	xvfb xauth fonts-dejavu-core fonts-dejavu-extra
 
-.PHONY: install run test lint bench screenshots clean system-deps bundle bundle-full \
+.PHONY: install run test lint bench soak screenshots clean system-deps bundle bundle-full \
 	bundle-test pyinstaller
 
 install: $(STAMP)
@@ -51,6 +52,11 @@ test: lint
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.decomposition
+
+# The app's soak (issue 12): 5,000 brush moves, 200 decompose/recompose/undo cycles; fails
+# when RSS grows more than 5 % or threads pile up. Minutes, so not part of make test.
+soak: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.soak
 
 screenshots: install
 	$(BIN)/python packaging/screenshots.py

@@ -22,6 +22,12 @@ def run_train(argv: list[str]) -> int | None:
     return train_main(argv)
 
 
+def run_export(argv: list[str]) -> int | None:
+    from layerlift.desktop.export_command import main as export_main
+
+    return export_main(argv)
+
+
 def run_gui(argv: list[str]) -> int | None:
     from layerlift.desktop.app import main as gui_main
 
@@ -31,6 +37,7 @@ def run_gui(argv: list[str]) -> int | None:
 COMMANDS: dict[str, tuple[core_cli.Delegate, str]] = {
     "train": (run_train, "cycle-consistent LoRA training"),
     "gui": (run_gui, "open the desktop editor (optionally on IMAGE)"),
+    "export": (run_export, "write a project (.ora) as PSD, ORA, PNG or JPEG"),
 }
 
 

@@ -8,6 +8,7 @@ document, so a cancelled or failed run leaves the document as it was.
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -630,6 +631,11 @@ class MainWindow(QMainWindow):
                 doc = Document(load_image(path), path=str(Path(path).resolve()))
         except (LayerliftError, OSError, ValueError, MemoryError) as exc:
             self.show_error("Cannot open file", str(exc))
+            return False
+        except Exception as exc:  # a bug in a reader must not take the open window down
+            traceback.print_exc()
+            self.show_error("Cannot open file", f"{Path(path).name}: internal error while "
+                            f"reading it ({type(exc).__name__}: {exc})")
             return False
         self.project_path = str(path) if Path(path).suffix.lower() == ".ora" else None
         self.set_document(doc)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from layerlift.desktop.document import ORIGINAL, Document, Layer
 from layerlift.inference.errors import InputError
+
+if TYPE_CHECKING:
+    from layerlift.inference.ora import Limits, OraFile
 
 MASK_LAYER = "Layerlift mask"
 PROJECT_JSON = "project.json"
@@ -123,58 +126,177 @@ def save_project(doc: Document, path: str | Path, settings: dict | None = None) 
     write_ora(path, layers, extra)
 
 
-def open_project(path: str | Path) -> tuple[Document, dict]:
+def open_project(path: str | Path, limits: Limits | None = None) -> tuple[Document, dict]:
     """A project written by save_project, or any other ORA (flattened into a photo).
 
-    Returns the document and the settings stored in it ({} for a foreign ORA).
+    Returns the document and the settings stored in it ({} for a foreign ORA). Every failure
+    is an InputError naming the file; the memory it will take is checked before any picture
+    is decoded (layerlift.inference.ora), and only the pictures used are read.
     """
-    from layerlift.inference.export import flatten, read_ora
-    from layerlift.inference.imageio import load_rgba
+    from layerlift.inference.ora import OraFile, damage_as_input_error
 
-    layers, extra = read_ora(path)
-    if PROJECT_JSON not in extra:
-        # Someone else's layered file: open it as a photo, and protect it like one.
-        rgb = flatten(layers)
-        return Document(rgb, path=str(Path(path).resolve())), {}
-    try:
-        project = json.loads(extra[PROJECT_JSON])
-        entries = project["layers"]
-    except (ValueError, KeyError, TypeError):
-        raise InputError(f"{Path(path).name}: the Layerlift project data is damaged") from None
-    by_name = {layer.name: layer for layer in layers}
-    mask_layer = by_name.get(project.get("mask_layer", MASK_LAYER))
-    ora_layers = [layer for layer in layers if layer.name != MASK_LAYER]
+    label = str(path)
+    with OraFile(path, limits) as ora, damage_as_input_error(label, "cannot be opened"):
+        if PROJECT_JSON not in ora.extra_names():
+            return _open_foreign(ora, path), {}
+        project = parse_project(ora.read_extra(PROJECT_JSON), label)
+        return _open_layerlift(ora, project, label)
+
+
+def _open_foreign(ora: OraFile, path: str | Path) -> Document:
+    """Someone else's layered file: open it as a photo, and protect it like one."""
+    from layerlift.inference.export import flatten
+    from layerlift.inference.ora import layers_text
+
+    budget = ora.budget()
+    for entry in ora.layers:
+        ora.plan_layer(budget, entry)
+    budget.add(ora.width * ora.height * DOCUMENT_BYTES_PER_PIXEL)
+    budget.check(layers_text(len(ora.layers), ora.width, ora.height))
+    if not ora.layers:
+        raise InputError(f"{ora.label}: the file has no layers")
+    rgb = flatten([ora.decode_layer(entry) for entry in ora.layers])
+    return Document(rgb, path=str(Path(path).resolve()))
+
+
+# What building the Document takes beyond the layers read: the photo's RGB copy and the mask
+# (and, for another program's file, the flattened photo and its Original layer).
+DOCUMENT_BYTES_PER_PIXEL = 8
+
+
+def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, dict]:
+    from layerlift.inference.ora import layers_text
+
+    entries = project["layers"]
+    mask_name = project["mask_layer"]
+    mask_entry = next((e for e in ora.layers if e.name == mask_name), None)
+    ora_layers = [e for e in ora.layers if e.name != mask_name]
     if len(ora_layers) != len(entries):
-        raise InputError(f"{Path(path).name}: layers do not match the project data")
+        raise InputError(f"{label}: layers do not match the project data")
+    # A logo file missing from the zip: the layer's own picture stands for it (as before).
+    extra = ora.extra_names()
+    for entry in entries:
+        if entry["asset"] not in extra:
+            entry["asset"] = entry["ink"] = None
+        elif entry["ink"] not in extra:
+            entry["ink"] = None
+    # What will be decoded: each layer's picture, unless its logo asset stands for it.
+    budget = ora.budget()
+    for entry, ora_entry in zip(entries, ora_layers, strict=True):
+        if entry["asset"] is None:
+            ora.plan_layer(budget, ora_entry)
+            continue
+        sizes = [ora.plan_picture(budget, entry["asset"])]
+        if entry["ink"] is not None:
+            sizes.append(ora.plan_picture(budget, entry["ink"]))
+        if len(set(sizes)) != 1:
+            raise InputError(f"{label}: the logo's ink does not match its asset")
+    if mask_entry is not None:
+        ora.plan_layer(budget, mask_entry)
+    budget.add(ora.width * ora.height * DOCUMENT_BYTES_PER_PIXEL)
+    logos = " and its logo" if any(entry["asset"] for entry in entries) else ""
+    budget.check(layers_text(len(ora.layers), ora.width, ora.height) + logos)
+
     doc_layers = []
-    for entry, ora in zip(entries, ora_layers, strict=True):
-        layer = Layer(str(entry.get("name", ora.name)), str(entry.get("kind", "layer")),
-                      visible=ora.visible, opacity=ora.opacity)
-        if "asset" in entry and entry["asset"] in extra:
-            layer.asset = load_rgba(extra[entry["asset"]], what="logo asset")
-            layer.quad = np.asarray(entry["quad"], np.float64).reshape(4, 2)
-            if "ink" in entry and entry["ink"] in extra:
-                layer.ink = load_rgba(extra[entry["ink"]], what="logo ink")
-                if layer.ink.shape != layer.asset.shape:
-                    raise InputError(f"{Path(path).name}: the logo's ink does not match its "
-                                     "asset")
+    for entry, ora_entry in zip(entries, ora_layers, strict=True):
+        layer = Layer(entry["name"] or ora_entry.name, entry["kind"],
+                      visible=ora_entry.visible, opacity=ora_entry.opacity)
+        if entry["asset"] is not None:
+            layer.asset = ora.decode_picture(entry["asset"], "logo asset")
+            layer.quad = entry["quad"]
+            if entry["ink"] is not None:
+                layer.ink = ora.decode_picture(entry["ink"], "logo ink")
         else:
-            layer.rgba = ora.rgba
-        if entry.get("tint") is not None:
-            layer.tint = tuple(int(c) for c in entry["tint"][:3])
-            layer.tint_strength = float(entry.get("tint_strength", 1.0))
+            layer.rgba = ora.decode_layer(ora_entry).rgba
+        if entry["tint"] is not None:
+            layer.tint, layer.tint_strength = entry["tint"], entry["tint_strength"]
         doc_layers.append(layer)
     original = next((layer for layer in doc_layers if layer.kind == ORIGINAL), None)
     if original is None or original.rgba is None:
-        raise InputError(f"{Path(path).name}: the project has no Original layer")
+        raise InputError(f"{label}: the project has no Original layer")
     image = np.ascontiguousarray(original.rgba[..., :3])
-    mask = mask_layer.rgba[..., 3].copy() if mask_layer is not None else None
-    meta = project.get("meta") if isinstance(project.get("meta"), dict) else {}
+    mask = ora.decode_layer(mask_entry).rgba[..., 3].copy() if mask_entry is not None else None
+    doc = Document(image, path=project["photo"], mask=mask, layers=doc_layers,
+                   meta=project["meta"])
+    return doc, project["settings"]
+
+
+# Coordinates a logo's corners may have: far beyond any photo, still exact as floats.
+QUAD_LIMIT = 1e7
+
+
+def parse_project(data: bytes, label: str) -> dict[str, Any]:
+    """project.json checked field by field; InputError (one line) for anything off.
+
+    Returns {"layers": [{"name", "kind", "asset", "ink", "quad", "tint", "tint_strength"}],
+    "mask_layer", "photo", "meta", "settings"} with the types the document expects."""
+    def damaged(what: str) -> InputError:
+        return InputError(f"{label}: the Layerlift project data is damaged ({what})")
+
+    try:
+        project = json.loads(data)
+    except RecursionError:
+        raise damaged("nested too deeply") from None
+    except (ValueError, UnicodeError):
+        raise damaged("not JSON") from None
+    if not isinstance(project, dict) or not isinstance(project.get("layers"), list):
+        raise damaged("no list of layers")
+    mask_layer = project.get("mask_layer", MASK_LAYER)
+    if not isinstance(mask_layer, str):
+        raise damaged("mask_layer is not a name")
     photo = project.get("photo")
-    doc = Document(image, path=photo if isinstance(photo, str) else None, mask=mask,
-                   layers=doc_layers, meta=meta)
-    settings = project.get("settings") if isinstance(project.get("settings"), dict) else {}
-    return doc, settings
+    meta, settings = project.get("meta"), project.get("settings")
+    return {"layers": [_parse_entry(e, i, damaged) for i, e in enumerate(project["layers"])],
+            "mask_layer": mask_layer,
+            "photo": photo if isinstance(photo, str) else None,
+            "meta": meta if isinstance(meta, dict) else {},
+            "settings": settings if isinstance(settings, dict) else {}}
+
+
+def _parse_entry(entry: Any, i: int, damaged) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise damaged(f"layer {i} is not an object")
+    out: dict[str, Any] = {"name": entry.get("name"), "kind": entry.get("kind", "layer")}
+    for key in ("name", "kind"):
+        if out[key] is not None and not isinstance(out[key], str):
+            raise damaged(f"layer {i}'s {key} is not text")
+    out["name"] = out["name"] or ""
+    out["asset"], out["ink"], out["quad"] = None, None, None
+    if entry.get("asset") is not None:
+        for key in ("asset", "ink"):
+            value = entry.get(key)
+            if value is not None and not isinstance(value, str):
+                raise damaged(f"layer {i}'s {key} is not a file name")
+            out[key] = value
+        out["quad"] = _parse_quad(entry.get("quad"), i, damaged)
+    out["tint"], out["tint_strength"] = None, 0.0
+    if entry.get("tint") is not None:
+        tint = entry["tint"]
+        if not isinstance(tint, list) or len(tint) < 3 or not all(
+                _is_number(c) and 0 <= c <= 255 for c in tint[:3]):
+            raise damaged(f"layer {i}'s tint is not a colour")
+        strength = entry.get("tint_strength", 1.0)
+        if not _is_number(strength) or not 0 <= strength <= 1:
+            raise damaged(f"layer {i}'s tint_strength is not between 0 and 1")
+        out["tint"] = tuple(int(c) for c in tint[:3])
+        out["tint_strength"] = float(strength)
+    return out
+
+
+def _parse_quad(quad: Any, i: int, damaged) -> np.ndarray:
+    """4 corners [[x, y], ...] (or 8 numbers), each finite and within QUAD_LIMIT."""
+    flat = quad
+    if isinstance(quad, list) and all(isinstance(p, list) and len(p) == 2 for p in quad):
+        flat = [v for p in quad for v in p]
+    if not isinstance(flat, list) or len(flat) != 8 or not all(
+            _is_number(v) and abs(v) <= QUAD_LIMIT for v in flat):
+        raise damaged(f"layer {i}'s quad is not 4 corners of finite numbers")
+    return np.asarray(flat, np.float64).reshape(4, 2)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def snapshot(doc: Document) -> Document:

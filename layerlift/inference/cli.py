@@ -1,7 +1,8 @@
 """The `layerlift` command line: decompose, compose, batch, and the models / train / gui hand-offs.
 
 Exit codes: 0 success, 2 bad input or usage (one line on stderr), 1 internal error (a short
-line saying where the traceback went; --debug prints it), 130 interrupted.
+line saying where the traceback went; --debug prints it), 130 interrupted (Ctrl+C),
+143 terminated (SIGTERM, handled like Ctrl+C: nothing half-written is left).
 Nothing half-written: outputs are built in a temp folder (or temp file) beside the target and
 renamed into place at the end; the input files are never touched.
 
@@ -12,12 +13,15 @@ The heavy modules (numpy, Pillow, OpenCV, psd-tools) are imported inside the com
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -28,7 +32,7 @@ from typing import Any
 from layerlift.inference.errors import Cancelled, InputError, LayerliftError
 
 PROG = "layerlift"
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 REPORT = "report.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 MASK_SUFFIX = ".mask.png"
@@ -52,6 +56,28 @@ def _run_models(argv: list[str]) -> int | None:
 DELEGATES: dict[str, tuple[Delegate, str]] = {
     "models": (_run_models, "list, fetch and check flux base models"),
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds like Ctrl+C: temp files and
+    folders are removed on the way out and nothing is left half-written."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the CLI runs, SIGTERM unwinds like SIGINT (only the main thread can catch it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class UsageError(Exception):
@@ -560,6 +586,12 @@ def main(argv: Sequence[str] | None = None,
     while leading < len(argv) and argv[leading] == "--debug":
         leading += 1
     debug = "--debug" in argv
+    with _sigterm_as_interrupt():
+        return _run(argv, leading, delegates, debug)
+
+
+def _run(argv: list[str], leading: int, delegates: dict[str, tuple[Delegate, str]],
+         debug: bool) -> int:
     try:
         if leading < len(argv) and argv[leading] in delegates:
             command = argv[leading]
@@ -572,6 +604,9 @@ def main(argv: Sequence[str] | None = None,
     except (UsageError, InputError) as e:
         _say_error(str(e))
         return EXIT_INPUT
+    except Terminated:
+        _say_error("terminated; nothing was written")
+        return EXIT_TERMINATED
     except (Cancelled, KeyboardInterrupt):
         _say_error("interrupted; nothing was written")
         return EXIT_INTERRUPTED

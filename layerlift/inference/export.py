@@ -25,15 +25,12 @@ import numpy as np
 
 from layerlift.inference.contract import Layers
 from layerlift.inference.engines.classical.compose import deshade_logo
-from layerlift.inference.errors import InputError
 from layerlift.inference.imageio import (
-    MAX_PIXELS,
     PathLike,
     atomic_dir,
     atomic_file,
     atomic_write_bytes,
     encode_png,
-    load_rgba,
     write_png,
 )
 from layerlift.inference.layers import logo_asset
@@ -42,7 +39,8 @@ ORA_MIMETYPE = b"image/openraster"
 EXTRA_FOLDER = "layerlift/"
 THUMBNAIL_MAX = 256
 MANIFEST = "manifest.json"
-PNG_LEVEL = 1  # zlib level for layer PNGs: see _layer_pngs
+PNG_LEVEL = 1  # zlib level for layer PNGs: see _write_layer_png
+BLEND_BAND_PIXELS = 1 << 20  # pixels flatten blends at a time
 
 # The files export_layers writes; an --out folder holding only these may be replaced.
 EXPORT_FILES = ("object.png", "logo.png", "logo_asset.png", "layers.psd", "layers.ora",
@@ -90,25 +88,37 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
 
     Starts from the topmost fully opaque layer (nothing below it shows) or from white, then
     blends each layer above it only where it has pixels, so a photo-sized object with a small
-    logo costs little more than a copy.
+    logo costs little more than a copy. The blend runs in bands of rows, so its float
+    temporaries stay small whatever the canvas.
     """
     h, w = _check_layers(layers)
     shown = [layer for layer in layers if layer.visible and layer.opacity > 0]
-    out, above = np.full((h, w, 3), 255, np.uint8), shown
+    out, above = None, shown
     for i, layer in enumerate(shown):
-        if layer.opacity >= 1.0 and bool((layer.rgba[..., 3] == 255).all()):
+        if layer.opacity >= 1.0 and _opaque(layer.rgba):
             out, above = layer.rgba[..., :3].copy(), shown[:i]
             break
+    if out is None:
+        out = np.full((h, w, 3), 255, np.uint8)
     for layer in reversed(above):
         box = _alpha_bbox(layer.rgba)
         if box is None:
             continue
         x0, y0, x1, y1 = box
-        crop = layer.rgba[y0:y1, x0:x1]
-        a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
-        blended = crop[..., :3].astype(np.float32) * a + out[y0:y1, x0:x1] * (1.0 - a)
-        out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+        band = max(1, BLEND_BAND_PIXELS // (x1 - x0))
+        for top in range(y0, y1, band):
+            bottom = min(y1, top + band)
+            crop = layer.rgba[top:bottom, x0:x1]
+            a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
+            below = out[top:bottom, x0:x1]
+            blended = crop[..., :3].astype(np.float32) * a + below * (1.0 - a)
+            below[...] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return out
+
+
+def _opaque(rgba: np.ndarray) -> bool:
+    """Every pixel fully opaque (a reduction: no full-size temporary)."""
+    return int(rgba[..., 3].min()) == 255
 
 
 def _alpha_bbox(rgba: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -123,68 +133,29 @@ def _alpha_bbox(rgba: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def psd_bytes(layers: Sequence[ExportLayer], merged: np.ndarray | None = None) -> bytes:
-    """A PSD in RGBA mode (so transparency is real, not a layer mask), merged image included.
+    """A PSD (RGB, each layer RGBA with real transparency), merged image included.
 
     `merged` is flatten(layers) when the caller has it already."""
     buf = io.BytesIO()
-    _psd_image(layers, merged).save(buf)
+    _write_psd(buf, layers, merged)
     return buf.getvalue()
 
 
-def _psd_image(layers: Sequence[ExportLayer], merged: np.ndarray | None = None):
-    """The psd-tools PSDImage of `psd_bytes`, ready to save."""
-    from psd_tools import PSDImage  # ~0.2 s to import; only needed here
-    from psd_tools.api.layers import PixelLayer
+def _write_psd(stream, layers: Sequence[ExportLayer], merged: np.ndarray | None = None) -> None:
+    """Each layer stored cropped to its visible pixels at their offset, as Photoshop does;
+    written as it is encoded (layerlift/inference/psd.py)."""
+    from layerlift.inference.psd import write_psd_stream
 
-    h, w = _check_layers(layers)
-    psd = PSDImage.new("RGBA", (w, h), color=(255, 255, 255, 0))
-    for layer in reversed(layers):  # psd-tools stacks each new layer on top
-        rgba, top, left = layer.rgba, 0, 0
-        box = _alpha_bbox(rgba)
-        if box is not None and box != (0, 0, w, h):
-            # Store only the layer's visible part at its offset, as Photoshop does.
-            x0, y0, x1, y1 = box
-            rgba, top, left = rgba[y0:y1, x0:x1], y0, x0
-        pixel = PixelLayer.fromarray(np.ascontiguousarray(rgba), psd, name="Layer",
-                                     top=top, left=left)
-        # The name setter (unlike fromarray) stores any Unicode name; PSD caps it at 255.
-        pixel.name = layer.name[:255]
-        pixel.visible = bool(layer.visible)
-        pixel.opacity = int(round(layer.opacity * 255))
-    _use_merged_image(psd, flatten(layers) if merged is None else merged)
-    return psd
-
-
-def _use_merged_image(psd, rgb: np.ndarray) -> None:
-    """Store our own flatten() as the PSD's merged image instead of psd-tools' composite.
-
-    psd-tools 1.26 recomposites the whole document on save (about 20 s for a 24 MP photo
-    here); flatten() gives the same pixels in a fraction of that. This reaches into
-    psd-tools' private `_update_preview` hook; if that is gone, psd-tools composites itself.
-    """
-    from psd_tools.constants import Compression
-
-    record = getattr(psd, "_record", None)
-    header = getattr(record, "header", None)
-    if record is None or not hasattr(psd, "_update_preview") or header is None \
-            or header.depth != 8 or header.channels != 4:
-        return
-    h, w = rgb.shape[:2]
-
-    def store() -> None:
-        planes = [np.ascontiguousarray(rgb[..., c]).tobytes() for c in range(3)]
-        planes.append(b"\xff" * (h * w))  # opaque: composited over white, as psd-tools does
-        record.image_data.compression = Compression.RLE
-        record.image_data.set_data(planes, header)
-
-    psd._update_preview = store
+    _check_layers(layers)
+    merged = flatten(layers) if merged is None else merged
+    write_psd_stream(stream, layers, [_alpha_bbox(layer.rgba) for layer in layers], merged)
 
 
 def write_psd(path: PathLike, layers: Sequence[ExportLayer]) -> None:
     """Photoshop file with one pixel layer per ExportLayer (top first), written atomically."""
-    psd = _psd_image(layers)
+    _check_layers(layers)
     with atomic_file(path) as f:
-        psd.save(f)
+        _write_psd(f, layers)
 
 
 # ---------------------------------------------------------------- OpenRaster
@@ -226,32 +197,18 @@ def _layer_file_names(layers: Sequence[ExportLayer]) -> list[str]:
     return names
 
 
-def _layer_png(layer: ExportLayer) -> bytes:
-    """A layer as PNG bytes (see `_write_layer_png`)."""
-    buf = io.BytesIO()
-    _write_layer_png(buf, layer)
-    return buf.getvalue()
-
-
 def _write_layer_png(stream, layer: ExportLayer) -> None:
     """A layer as PNG; a fully opaque layer as RGB (smaller, read as opaque by all).
 
     Compression level 1: photos barely compress further, and level 6 is 4-5x slower."""
-    opaque = bool((layer.rgba[..., 3] == 255).all())
+    opaque = _opaque(layer.rgba)
     write_png(stream, layer.rgba[..., :3] if opaque else layer.rgba, PNG_LEVEL)
 
 
-def _layer_pngs(layers: Sequence[ExportLayer]) -> list[bytes]:
-    return [_layer_png(layer) for layer in layers]
-
-
-def ora_bytes(layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None,
-              pngs: Sequence[bytes] | None = None, merged: np.ndarray | None = None,
-              merged_png: bytes | None = None) -> bytes:
-    """OpenRaster zip bytes. `pngs` (the layers encoded by _layer_pngs), `merged`
-    (flatten(layers)) and `merged_png` (it encoded) may be given when already computed."""
+def ora_bytes(layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None) -> bytes:
+    """OpenRaster zip bytes (see `write_ora`)."""
     buf = io.BytesIO()
-    _write_ora(buf, layers, extra, pngs, merged, merged_png)
+    _write_ora(buf, layers, extra)
     return buf.getvalue()
 
 
@@ -265,8 +222,10 @@ def write_ora(path: PathLike, layers: Sequence[ExportLayer],
 
 
 def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None,
-               pngs: Sequence[bytes] | None = None, merged: np.ndarray | None = None,
-               merged_png: bytes | None = None) -> None:
+               png_files: Sequence[Path] | None = None,
+               merged: np.ndarray | None = None) -> None:
+    """`png_files` (the layers already written as PNG files) and `merged` (flatten(layers))
+    may be given when already made; files are copied into the zip a block at a time."""
     h, w = _check_layers(layers)
     merged = flatten(layers) if merged is None else merged
     image = ET.Element("image", {"version": "0.0.3", "w": str(w), "h": str(h)})
@@ -286,106 +245,37 @@ def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | 
         z.writestr("stack.xml", stack_xml)
         # PNG is already compressed, so it is stored: deflating it again only costs time.
         for i, (layer, name) in enumerate(zip(layers, files, strict=True)):
-            if pngs is not None:
-                z.writestr(f"data/{name}", pngs[i], compress_type=zipfile.ZIP_STORED)
+            if png_files is not None:
+                z.write(png_files[i], f"data/{name}", compress_type=zipfile.ZIP_STORED)
             else:
                 with z.open(zipfile.ZipInfo(f"data/{name}"), "w") as entry:
                     _write_layer_png(entry, layer)
-        if merged_png is not None:
-            z.writestr("mergedimage.png", merged_png, compress_type=zipfile.ZIP_STORED)
-        else:
-            with z.open(zipfile.ZipInfo("mergedimage.png"), "w") as entry:
-                write_png(entry, merged, PNG_LEVEL)
+        with z.open(zipfile.ZipInfo("mergedimage.png"), "w") as entry:
+            write_png(entry, merged, PNG_LEVEL)
         z.writestr("Thumbnails/thumbnail.png", encode_png(_thumbnail(merged)),
                    compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
             z.writestr(EXTRA_FOLDER + _check_extra_name(name), data)
 
 
-def read_ora(path: PathLike) -> tuple[list[ExportLayer], dict[str, bytes]]:
-    """Layers (top first, canvas-sized) and our extra files (names without "layerlift/").
-
-    Reads any OpenRaster file: nested stacks are flattened in order, layer offsets honoured.
-    Raises InputError for anything that is not a readable OpenRaster file.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"OpenRaster file not found: {p}")
-    try:
-        with zipfile.ZipFile(p) as z:
-            names = z.namelist()
-            if "stack.xml" not in names:
-                raise InputError(f"{p} is not an OpenRaster file (no stack.xml)")
-            # Python's bundled expat refuses entity-expansion bombs, so plain ElementTree is
-            # safe for a stack.xml from an untrusted file.
-            root = ET.fromstring(z.read("stack.xml"))
-            w, h = int(root.get("w", "0")), int(root.get("h", "0"))
-            if w < 1 or h < 1 or w * h > MAX_PIXELS:
-                raise InputError(f"{p}: stack.xml gives no usable image size ({w}x{h})")
-            layers = _read_ora_stack(z, root, w, h, p, visible=True, opacity=1.0)
-            extra = {n[len(EXTRA_FOLDER):]: z.read(n) for n in names
-                     if n.startswith(EXTRA_FOLDER) and not n.endswith("/")}
-    except InputError:
-        raise
-    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, OSError) as e:
-        raise InputError(f"{p} is not a readable OpenRaster file ({e})") from None
-    return layers, extra
-
-
-def _visible(el: ET.Element) -> bool:
-    return el.get("visibility", "visible") != "hidden"
-
-
-def _opacity(el: ET.Element) -> float:
-    return min(1.0, max(0.0, float(el.get("opacity", "1"))))
-
-
-def _read_ora_stack(z: zipfile.ZipFile, stack: ET.Element, w: int, h: int, path: Path,
-                    visible: bool, opacity: float) -> list[ExportLayer]:
-    """The layers under `stack`, top first; a nested stack's visibility and opacity carry
-    over to its layers (the group itself is flattened away)."""
-    layers: list[ExportLayer] = []
-    for el in stack:
-        if el.tag == "stack":
-            layers += _read_ora_stack(z, el, w, h, path, visible and _visible(el),
-                                      opacity * _opacity(el))
-        elif el.tag == "layer":
-            layer = _read_ora_layer(z, el, w, h, path)
-            layer.visible = layer.visible and visible
-            layer.opacity *= opacity
-            layers.append(layer)
-    return layers
-
-
-def _read_ora_layer(z: zipfile.ZipFile, el: ET.Element, w: int, h: int,
-                    path: Path) -> ExportLayer:
-    src = el.get("src", "")
-    names = set(z.namelist())
-    # Writers differ on a leading "/" in src and in the zip's entry names.
-    entry = next((n for n in (src, src.lstrip("/"), "/" + src.lstrip("/")) if n in names), src)
-    rgba = load_rgba(z.read(entry), what=f"layer {src} in {path.name}")
-    x, y = int(float(el.get("x", "0"))), int(float(el.get("y", "0")))
-    canvas = np.zeros((h, w, 4), np.uint8)
-    # Paste the layer at its offset, clipped to the canvas.
-    lh, lw = rgba.shape[:2]
-    cx0, cy0, cx1, cy1 = max(0, x), max(0, y), min(w, x + lw), min(h, y + lh)
-    if cx1 > cx0 and cy1 > cy0:
-        canvas[cy0:cy1, cx0:cx1] = rgba[cy0 - y:cy1 - y, cx0 - x:cx1 - x]
-    return ExportLayer(name=el.get("name", os.path.splitext(os.path.basename(src))[0]),
-                       rgba=canvas, visible=_visible(el), opacity=_opacity(el))
-
-
 # ---------------------------------------------------------------- PNG folder
 
 
 def _write_png_layers(folder: Path, layers: Sequence[ExportLayer],
-                      pngs: Sequence[bytes] | None = None) -> None:
-    """One PNG per layer plus manifest.json, into an existing folder."""
+                      pool: ThreadPoolExecutor | None = None) -> list:
+    """One PNG per layer plus manifest.json, into an existing folder; each PNG encoded
+    straight into its file (on `pool`, when given: returns the futures, else [])."""
     h, w = _check_layers(layers)
     files = _layer_file_names(layers)
-    pngs = _layer_pngs(layers) if pngs is None else pngs
-    for png, name in zip(pngs, files, strict=True):
-        atomic_write_bytes(folder / name, png)
+    jobs = []
+    for layer, name in zip(layers, files, strict=True):
+        def write(layer=layer, name=name) -> None:
+            with atomic_file(folder / name) as f:
+                _write_layer_png(f, layer)
+        if pool is None:
+            write()
+        else:
+            jobs.append(pool.submit(write))
     manifest = {
         "format": "layerlift-layers", "version": 1, "width": w, "height": h,
         "order": "top first",
@@ -394,6 +284,7 @@ def _write_png_layers(folder: Path, layers: Sequence[ExportLayer],
                    for layer, name in zip(layers, files, strict=True)],
     }
     atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=2).encode() + b"\n")
+    return jobs
 
 
 def write_png_folder(folder: PathLike, layers: Sequence[ExportLayer]) -> None:
@@ -432,17 +323,23 @@ def export_layers(out_dir: PathLike, image: np.ndarray, layers_obj: Layers) -> l
     layers = layers_from(layers_obj)
     merged = flatten(layers)
     asset, _quad = logo_asset(deshade_logo(layers_obj.logo, layers_obj.object))
-    # The encoders (zlib in Pillow, RLE in psd-tools) release the GIL: encode side by side.
+    atomic_write_bytes(folder / "logo_asset.png", encode_png(asset))
+    # Every file is encoded straight into itself (nothing whole in memory); the encoders
+    # (zlib in Pillow, PackBits in psd-tools) release the GIL, so they run side by side.
+    # The ORA copies the layer PNGs from their files once they are written.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        layer_jobs = [pool.submit(_layer_png, layer) for layer in layers]
-        merged_job = pool.submit(encode_png, merged, PNG_LEVEL)
-        psd_job = pool.submit(psd_bytes, layers, merged)
-        asset_job = pool.submit(encode_png, asset)
-        pngs = [job.result() for job in layer_jobs]
-        _write_png_layers(folder, layers, pngs)  # logo.png (RGBA), object.png (RGB), manifest
-        atomic_write_bytes(folder / "logo_asset.png", asset_job.result())
-        atomic_write_bytes(folder / "layers.ora",
-                           ora_bytes(layers, pngs=pngs, merged=merged,
-                                     merged_png=merged_job.result()))
-        atomic_write_bytes(folder / "layers.psd", psd_job.result())
+        png_jobs = _write_png_layers(folder, layers, pool)  # logo.png, object.png, manifest
+        psd_job = pool.submit(_write_file, folder / "layers.psd",
+                              lambda f: _write_psd(f, layers, merged))
+        for job in png_jobs:
+            job.result()
+        png_files = [folder / name for name in _layer_file_names(layers)]
+        _write_file(folder / "layers.ora",
+                    lambda f: _write_ora(f, layers, png_files=png_files, merged=merged))
+        psd_job.result()
     return list(EXPORT_FILES)
+
+
+def _write_file(path: Path, write) -> None:
+    with atomic_file(path) as f:
+        write(f)

@@ -31,7 +31,6 @@ import re
 import shutil
 import struct
 import tempfile
-import uuid
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -243,19 +242,47 @@ def load_mask(path: PathLike, shape: tuple[int, ...]) -> np.ndarray:
     mask (opaque = logo); otherwise its grey value is. It must be the photo's size (`shape`,
     HxW or HxWx3) and mark at least one pixel.
     """
-    rgb, alpha = _decode(path, "mask")
-    if alpha is not None and alpha.min() < 255:
-        values = alpha
-    else:
-        # Rec. 601 luma of the (sRGB) colour, as Pillow's convert("L") does.
-        values = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    mask = values >= 128
+    mask = _grey_mask(path)
+    if mask is None:
+        rgb, alpha = _decode(path, "mask")
+        if alpha is not None and alpha.min() < 255:
+            mask = alpha >= 128
+        else:
+            mask = _luma_at_least_128(rgb)
     h, w = shape[:2]
     if mask.shape != (h, w):
         raise InputError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
     if not mask.any():
         raise InputError("mask is empty: paint the logo white (or opaque) on black")
     return mask
+
+
+def _grey_mask(path: PathLike) -> np.ndarray | None:
+    """A plain grey mask (mode 1 or L, no colour profile: what masks usually are) read as
+    its grey values, without the RGB copy the general path makes; None for any other."""
+    im = _open(path, "mask")
+    try:
+        if im.mode not in ("1", "L") or im.info.get("icc_profile") \
+                or "transparency" in im.info:
+            return None
+        grey = im if im.mode == "L" else im.convert("L")
+        return np.asarray(grey) >= 128
+    except _DECODE_ERRORS as e:
+        raise InputError(f"mask could not be read ({_short(e)})") from None
+    finally:
+        im.close()
+
+
+def _luma_at_least_128(rgb: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma (as Pillow's convert("L")) >= 128, exactly, in integers; a band of rows
+    at a time, so a 100 MP mask costs no float copy of itself."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w), bool)
+    weights = np.array([299, 587, 114], np.int32)
+    band = max(1, (1 << 20) // max(w, 1))
+    for top in range(0, h, band):
+        out[top:top + band] = rgb[top:top + band].astype(np.int32) @ weights >= 128_000
+    return out
 
 
 # ---------------------------------------------------------------- boxes
@@ -379,10 +406,15 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
     check_not_protected(path, protect)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
+    path = _through_links(path)
+    sweep_stale(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _locked_temp_file(path)
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+    # A second descriptor keeps the lock until the rename is done (flock locks belong to
+    # the open file, which stays open while either descriptor does).
+    lock = os.dup(fd) if fcntl is not None else None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, _existing_mode(path, 0o666 & ~_UMASK))
@@ -399,6 +431,9 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes, protect: Iterable[PathLike] = ()) -> None:
@@ -498,11 +533,12 @@ def atomic_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> Ite
     every entry in it is named in `replace_ok` (files an earlier run wrote); otherwise
     InputError. On an exception the temp dir is removed and `target` is left as it was.
     """
-    target = Path(os.path.abspath(target))
+    target = _through_links(Path(os.path.abspath(target)))
     check_output_dir(target, replace_ok)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        sweep_stale(target.parent)
+        tmp = _owned_dir(target, "tmp")
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is private (0700)
     except OSError as e:
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
@@ -511,25 +547,158 @@ def atomic_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> Ite
         _swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _release(tmp)
         raise
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename `tmp` to `target`. An earlier `target` is first moved into a folder of our
+    own (".NAME.old-XXXX/previous", locked like a temp folder) and deleted with it at the
+    end; if the process dies between the two renames, the next run puts it back."""
     _fsync_dir(tmp)
-    old: Path | None = None
+    trash: Path | None = None
     try:
         if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(target, old)
+            trash = _owned_dir(target, "old")
+            os.rename(target, trash / PREVIOUS)
+        # The marker must not end up in the output; its lock is held until the rename is
+        # done (a sweep can no longer open it, nor lock it).
+        with contextlib.suppress(OSError):
+            os.unlink(tmp / OWNER)
         os.replace(tmp, target)
+        _release(tmp)
     except OSError as e:
-        if old is not None and not target.exists():
+        _release(tmp)
+        if trash is not None and not target.exists():
             with contextlib.suppress(OSError):
-                os.replace(old, target)
+                os.replace(trash / PREVIOUS, target)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+            _release(trash)
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
     _fsync_dir(target.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if trash is not None:
+        # The old output first: killed while deleting it, the marker is still there.
+        shutil.rmtree(trash / PREVIOUS, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
+        _release(trash)
+
+
+def _through_links(path: Path) -> Path:
+    """Where a symlinked output really is: outputs are written through a symlink (the link
+    stays, its target is replaced), never replace the link itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+# ---------------------------------------------------------------- leftovers of killed runs
+#
+# A temp folder (".NAME.tmp-XXXX") or a folder holding a replaced output (".NAME.old-XXXX")
+# carries a marker file its process keeps locked (flock) while it works; temp files
+# (".NAME.layerlift-XXXX.tmp") are locked themselves. The lock dies with the process however
+# it ends (kill -9 included), so the next write into that folder can tell what is stale and
+# remove it, putting a replaced output back where the run died between its two renames.
+# Without fcntl (Windows) nothing is locked and nothing is swept.
+
+OWNER = ".layerlift-owner"
+PREVIOUS = "previous"
+TMP_FILE_TAG = "layerlift-"   # in temp files' names: ".NAME.layerlift-XXXXXXXX.tmp"
+_STALE_DIR = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[A-Za-z0-9_]{8}$")
+_STALE_FILE = re.compile(r"^\..+\.layerlift-[A-Za-z0-9_]{8}\.tmp$")
+_held: dict[Path, int] = {}   # our own locked markers: folder -> open descriptor
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+
+def _lock(fd: int) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _locked_temp_file(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path`, locked before it takes the name a sweep looks for
+    (so no sweep, in this process or another, ever finds it unlocked)."""
+    fd, new = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    _lock(fd)
+    tmp = os.path.join(path.parent, f".{path.name}.{TMP_FILE_TAG}{Path(new).name[-12:-4]}.tmp")
+    try:
+        os.rename(new, tmp)
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(new)
+        raise
+    return fd, tmp
+
+
+def _owned_dir(target: Path, kind: str) -> Path:
+    """A new ".NAME.kind-XXXX" folder beside `target` with our locked marker in it (locked
+    before it takes its name, as in _locked_temp_file)."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.{kind}-", dir=target.parent))
+    fd = os.open(folder / (OWNER + ".new"), os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _lock(fd)
+    os.rename(folder / (OWNER + ".new"), folder / OWNER)
+    _held[folder] = fd
+    return folder
+
+
+def _release(folder: Path) -> None:
+    """Drop our marker (if still there) and its lock."""
+    fd = _held.pop(folder, None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / OWNER)
+        os.close(fd)
+
+
+def _dead(marker: Path) -> bool:
+    """True when no process holds the marker's lock (its owner is gone)."""
+    try:
+        fd = os.open(marker, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        return _lock(fd)
+    finally:
+        os.close(fd)   # closing drops the lock just taken
+
+
+def sweep_stale(folder: Path) -> list[str]:
+    """Remove what killed runs left in `folder`; returns the names removed. Never raises."""
+    if fcntl is None:
+        return []
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            m = _STALE_DIR.match(entry.name)
+            if m and entry.is_dir(follow_symlinks=False):
+                marker = Path(entry.path) / OWNER
+                if not marker.exists() or not _dead(marker):
+                    continue
+                previous, target = Path(entry.path) / PREVIOUS, folder / m["name"]
+                if m["kind"] == "old" and previous.exists() and not target.exists():
+                    os.rename(previous, target)     # the run died between its renames
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.name)
+            elif _STALE_FILE.match(entry.name) and entry.is_file(follow_symlinks=False):
+                if _dead(Path(entry.path)):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    if removed:
+        log.info("removed what interrupted runs left in %s: %s", folder, ", ".join(removed))
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

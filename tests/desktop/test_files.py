@@ -10,7 +10,7 @@ import pytest
 
 from layerlift.desktop import autosave
 from layerlift.desktop.project import MASK_LAYER, open_project
-from layerlift.inference.export import read_ora
+from layerlift.inference.ora import read_ora
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 
 from layerlift.desktop.document import tint_rgba
 from layerlift.desktop.project import open_project
-from layerlift.inference.export import read_ora, write_ora
+from layerlift.inference.export import write_ora
+from layerlift.inference.ora import read_ora
 from tests.desktop.test_jobs import SVG, run
 
 SIZE = 320

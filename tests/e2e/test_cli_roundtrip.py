@@ -17,8 +17,8 @@ from PIL import Image, ImageCms
 from psd_tools import PSDImage
 
 from layerlift.inference import cli
-from layerlift.inference.export import read_ora
 from layerlift.inference.layers import alpha_over
+from layerlift.inference.ora import read_ora
 
 ROOT = Path(__file__).parents[2]
 H, W = 96, 128

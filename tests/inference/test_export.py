@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from psd_tools import PSDImage
 
-from layerlift.inference import export
+from layerlift.inference import export, ora
 from layerlift.inference.contract import Layers
 from layerlift.inference.engines.classical.compose import deshade_logo
 from layerlift.inference.errors import InputError
@@ -154,7 +154,7 @@ def test_read_ora_roundtrip_with_extra_files(tmp_path):
     export.write_ora(tmp_path / "p.ora", layers, extra=extra)
     with zipfile.ZipFile(tmp_path / "p.ora") as z:
         assert "layerlift/project.json" in z.namelist()
-    back, back_extra = export.read_ora(tmp_path / "p.ora")
+    back, back_extra = ora.read_ora(tmp_path / "p.ora")
     assert back_extra == extra
     assert [(b.name, b.visible, b.opacity) for b in back] == \
         [("Logo", True, 0.25), ("Object", False, 1.0)]
@@ -176,7 +176,7 @@ def test_read_ora_places_offset_layers(tmp_path):
         z.writestr("mimetype", "image/openraster")
         z.writestr("stack.xml", stack)
         z.writestr("data/s.png", encode_png(small))
-    (layer, edge), extra = export.read_ora(tmp_path / "o.ora")
+    (layer, edge), extra = ora.read_ora(tmp_path / "o.ora")
     assert extra == {} and layer.rgba.shape == (10, 20, 4)
     assert layer.rgba[..., 3].sum() == 20 * 255 and (layer.rgba[2:6, 3:8] == small).all()
     assert not layer.visible and layer.opacity == pytest.approx(0.4)  # from its group
@@ -188,7 +188,7 @@ def test_read_ora_places_offset_layers(tmp_path):
 def test_read_ora_rejects_non_ora(tmp_path, content):
     (tmp_path / "x.ora").write_bytes(content)
     with pytest.raises(InputError, match="OpenRaster"):
-        export.read_ora(tmp_path / "x.ora")
+        ora.read_ora(tmp_path / "x.ora")
 
 
 def test_ora_extra_names_must_stay_inside(tmp_path):
@@ -239,7 +239,7 @@ def test_export_layers_writes_every_file_and_recomposes(tmp_path):
     # The asset is the logo's ink: the surface's shading divided out, cropped tight.
     np.testing.assert_array_equal(asset, logo_asset(deshade_logo(logo, obj))[0])
     assert asset.shape == (20, 28, 4)
-    (ora_logo, ora_obj), _ = export.read_ora(tmp_path / "layers.ora")
+    (ora_logo, ora_obj), _ = ora.read_ora(tmp_path / "layers.ora")
     np.testing.assert_array_equal(alpha_over(ora_logo.rgba, ora_obj.rgba[..., :3]), image)
     psd = PSDImage.open(tmp_path / "layers.psd")
     assert np.abs(np.asarray(psd.composite())[..., :3].astype(int) - image).max() <= 2
@@ -273,7 +273,7 @@ def test_read_ora_written_by_pyora(tmp_path):
     mark[...] = (200, 0, 0, 255)
     project.add_layer(Image.fromarray(mark, "RGBA"), "/group/logo", offsets=(7, 4), opacity=0.5)
     project.save(str(tmp_path / "p.ora"))
-    (logo, bg), extra = export.read_ora(tmp_path / "p.ora")
+    (logo, bg), extra = ora.read_ora(tmp_path / "p.ora")
     assert (logo.name, logo.opacity, bg.name) == ("logo", 0.5, "background")
     assert (logo.rgba[4:9, 7:13] == mark).all() and logo.rgba[..., 3].sum() == 30 * 255
     np.testing.assert_array_equal(bg.rgba, background)
@@ -294,7 +294,7 @@ def test_ora_and_png_folder_roundtrip_property(tmp_path_factory, seed, n, h, w, 
               for i in range(n)]
     folder = tmp_path_factory.mktemp("prop")
     export.write_ora(folder / "a.ora", layers)
-    back, _ = export.read_ora(folder / "a.ora")
+    back, _ = ora.read_ora(folder / "a.ora")
     assert [(b.name, b.visible) for b in back] == \
         [(export.xml_safe(a.name), a.visible) for a in layers]
     assert [b.opacity for b in back] == pytest.approx([a.opacity for a in layers], abs=1e-4)

@@ -471,16 +471,16 @@ def test_atomic_file_leaves_the_old_file_when_the_writer_fails(tmp_path):
 
 def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp_path,
                                                                            monkeypatch):
-    from layerlift.inference import export
+    from layerlift.inference import export, ora
 
     rng = np.random.default_rng(0)
     rgba = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
     layers = [export.ExportLayer("Logo", rgba), export.ExportLayer("Object", rgba | 255)]
     path = tmp_path / "x.ora"
     export.write_ora(path, layers, {"note.txt": b"hi"})
-    back, extra = export.read_ora(path)
+    back, extra = ora.read_ora(path)
     (tmp_path / "mem.ora").write_bytes(export.ora_bytes(layers, {"note.txt": b"hi"}))
-    again, _ = export.read_ora(tmp_path / "mem.ora")
+    again, _ = ora.read_ora(tmp_path / "mem.ora")
     (tmp_path / "mem.ora").unlink()
     assert extra == {"note.txt": b"hi"}
     for a, b, c in zip(back, again, layers, strict=True):
@@ -491,4 +491,4 @@ def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp
     monkeypatch.setattr(export, "_write_layer_png", broken_png)
     with pytest.raises(InputError, match="disk full"):
         export.write_ora(path, layers)
-    assert sorted(tmp_path.iterdir()) == [path] and export.read_ora(path)[1] == extra
+    assert sorted(tmp_path.iterdir()) == [path] and ora.read_ora(path)[1] == extra

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layerlift.inference import ram
 from layerlift.inference.contract import (
     CancelToken,
     DecomposeRequest,
@@ -188,6 +189,7 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
     check_cancel(cancel)
     image, mask = request.image, request.mask
     regions = mask_regions(mask)
+    check_memory(image.shape[:2], [box for box, _ in regions])
     stages = Stages(on_progress, cancel, STEPS * len(regions))
     obj = image.copy()
     logo = np.zeros(image.shape[:2] + (4,), np.uint8)
@@ -213,6 +215,24 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         found.append(Region(box, crop_mask, matte, filled, probe, method))
     return Layers(object=obj, logo=logo,
                   meta=describe(found, stages.timings, image.shape[:2]))
+
+
+# Peak bytes per pixel of a working crop (float copies of the crop, the matte, the fills),
+# measured 128-195 (full and partial masks, 3-13 MP crops), and per pixel of the photo (the
+# object and logo layers, and what the CLI's export holds: 20.5 measured at 100 MP).
+CROP_BYTES_PER_PIXEL = 200
+PHOTO_BYTES_PER_PIXEL = 22
+
+
+def check_memory(shape: tuple[int, int], boxes: list[CropBox]) -> None:
+    """Refuse up front (InputError) a mask whose working crops would take more memory than
+    allowed (layerlift.inference.ram); the regions run one after the other."""
+    largest = max(boxes, key=lambda b: b.side)
+    estimate = shape[0] * shape[1] * PHOTO_BYTES_PER_PIXEL + \
+        largest.side ** 2 * CROP_BYTES_PER_PIXEL
+    ram.check(estimate, f"decomposing a mask whose working area is {largest.side}x"
+              f"{largest.side} px", "mask the logo more tightly (a brush or box round the "
+              "mark, not the whole photo)")
 
 
 def describe(found: list[Region], timings: dict[str, float],

@@ -54,7 +54,7 @@ def read_header(path: Path) -> dict:
                     f"{path.name} is not a .safetensors LoRA (pickle checkpoints and other "
                     "formats are refused; convert it to diffusers .safetensors)")
             header = json.loads(fh.read(length))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise EngineUnavailable(f"{path.name} is not a .safetensors LoRA "
                                 "(its header is not valid)") from None
     except OSError as e:
@@ -71,6 +71,8 @@ def check_lora_file(path: Path, module_names: set[str] | None = None) -> dict:
     """
     header = read_header(path)
     metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise EngineUnavailable(f"{path.name}: its __metadata__ is not an object")
     if not header:
         raise EngineUnavailable(f"{path.name} holds no tensors")
     bad = [k for k in header if not _KEY.match(k)]
@@ -91,9 +93,12 @@ def check_lora_file(path: Path, module_names: set[str] | None = None) -> dict:
     adapter = metadata.get(METADATA_KEY)
     if adapter:
         try:
-            config = json.loads(adapter)
-        except ValueError:
-            raise EngineUnavailable(f"{path.name}: unreadable adapter metadata") from None
+            config = json.loads(adapter) if isinstance(adapter, str) else None
+        except (ValueError, RecursionError):
+            config = None
+        if not isinstance(config, dict):
+            raise EngineUnavailable(f"{path.name}: unreadable adapter metadata (not a JSON "
+                                    "object)")
         # diffusers stores the transformer's LoraConfig fields as "transformer.<field>".
         return {k.removeprefix("transformer."): v for k, v in config.items()}
     return {}
