@@ -112,7 +112,8 @@ def test_ten_photos_and_a_corrupt_one_then_a_rerun_skips_all_ten(shots, tmp_path
     good = [r for r in first if r["status"] == "ok"]
     assert all(0 <= r["confidence"] <= 1 and r["cycle_error"] is not None for r in good)
     assert all(r["timings"]["decompose_s"] > 0 and r["timings"]["total_s"] > 0 for r in good)
-    stamps = {p: (out / p / "object.png").stat().st_mtime_ns for p in visible(out) if p != "manifest.jsonl"}
+    stamps = {p: (out / p / "object.png").stat().st_mtime_ns for p in visible(out)
+              if p != "manifest.jsonl"}
 
     rc = cli.main(["batch", str(shots), "--out", str(out)])
     captured = capsys.readouterr()
@@ -426,3 +427,56 @@ def test_actor_plan_one_gpu_per_flux_actor_one_cpu_per_classical_actor():
         actor_plan(flux, {"CPU": 16.0}, None)
     assert actor_plan(_job(engine="flux", device="cpu"), {"CPU": 8.0}, None) == \
         (1, {"num_cpus": 8})
+
+
+# ---------------------------------------------------------------- the command's own parts
+
+
+def test_the_resume_key_follows_the_lora_file_not_only_its_path(tmp_path):
+    from layerlift.inference.batch.work import settings_digest
+
+    lora = tmp_path / "mine.safetensors"
+    lora.write_bytes(b"first")
+    flux = {"engine": "flux", "seed": 0, "steps": 8, "size": 512, "model": None,
+            "lora": str(lora), "lora_scale": 1.0, "memory": None, "device": None,
+            "exact_mask": False}
+    before = settings_digest(flux, 1, False)
+    assert settings_digest(flux, 1, False) == before
+    assert settings_digest(flux, 2, False) != before          # candidates
+    assert settings_digest({**flux, "steps": 9}, 1, False) != before
+    assert settings_digest(flux, 1, True) != before           # GrabCut
+    lora.write_bytes(b"retrained")
+    assert settings_digest(flux, 1, False) != before
+
+
+def test_an_existing_path_after_ray_is_an_input_not_an_address(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_run_batch(inputs, out, **kwargs):
+        seen.update(inputs=inputs, **kwargs)
+        raise InputError("stop here")
+
+    monkeypatch.setattr("layerlift.inference.batch.run_batch", fake_run_batch)
+    (tmp_path / "shots").mkdir()
+    cli.main(["batch", "--ray", str(tmp_path / "shots"), "--out", str(tmp_path / "o")])
+    assert seen["inputs"] == [str(tmp_path / "shots")] and seen["ray"]
+    assert seen["ray_address"] is None
+    cli.main(["batch", str(tmp_path / "shots"), "--ray=auto", "--out", str(tmp_path / "o")])
+    assert seen["ray_address"] == "auto"
+    cli.main(["batch", str(tmp_path / "shots"), "--out", str(tmp_path / "o")])
+    assert not seen["ray"]
+
+
+def test_the_progress_line_on_a_terminal(monkeypatch, capsys):
+    from layerlift.inference.batch import BatchCounts
+
+    progress = cli.BatchProgress()
+    progress.enabled = True  # as on a terminal
+    counts = BatchCounts(total=10, ok=3, failed_input=1)
+    counts.started -= 8.0    # 4 photos worked in 8 s
+    progress({"status": "failed", "input": "/x/bad.png", "error": "not an image"}, counts)
+    err = capsys.readouterr().err
+    assert "FAILED /x/bad.png: not an image\n" in err
+    line = err.rsplit("\r", 1)[-1]
+    assert line.startswith("layerlift: batch 4/10 [#########......")
+    assert "0.50 photos/s" in line and "0:12 left" in line and "1 failed" in line

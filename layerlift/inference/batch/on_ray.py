@@ -80,7 +80,8 @@ class Decomposer:
 def run_on_ray(items: Sequence[Item], job: Job, address: str | None, actors: int | None,
                on_record: Callable[[Record], None]) -> None:
     """The photos on the Ray cluster at `address` (None: the instance this process has
-    already started, else a new local one), `on_record` called here as each finishes."""
+    already started, else a new local one for this batch), `on_record` called here as each
+    finishes."""
     ray = import_ray()
     with _connected(ray, address):
         count, each = actor_plan(job, ray.cluster_resources(), actors)
@@ -91,8 +92,11 @@ def run_on_ray(items: Sequence[Item], job: Job, address: str | None, actors: int
             with warnings.catch_warnings():
                 # Ray 2.60 has no named parameter for the task retries (see pyproject's pin)
                 warnings.simplefilter("ignore", DeprecationWarning)
+                # One photo at a time per actor: a photo that kills its actor takes no
+                # photo queued behind it down too.
+                pool = ray.data.ActorPoolStrategy(size=count, max_tasks_in_flight_per_actor=1)
                 results = rows.map_batches(
-                    actor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=count),
+                    actor, batch_size=1, compute=pool,
                     # a photo whose actor dies is tried once more on a new actor, then
                     # dropped (max_errored_blocks below) and recorded as failed, not
                     # retried forever as Ray Data's default would
@@ -116,8 +120,8 @@ def _connected(ray, address: str | None) -> Iterator[None]:
     try:
         if address:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-        else:
-            ray.init(include_dashboard=False, logging_level=logging.WARNING,
+        else:  # "local": a new instance, even where a cluster runs here (that is "auto")
+            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING,
                      log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise InputError(f"cannot connect to the Ray cluster at {address or 'local'}: "
