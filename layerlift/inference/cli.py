@@ -181,7 +181,9 @@ def _add_batch_parser(sub, parents: list[Parser]) -> None:
                        "writes a folder) and logs each in OUT/manifest.jsonl; a rerun skips "
                        "what is done. Each photo's mark: STEM.mask.png beside it, unless one "
                        "of --masks, --mask, --box, --boxes is given.")
-    b.add_argument("inputs", nargs="+", metavar="INPUT",
+    # "*", not "+": in `batch --ray shots/ --out o` argparse gives shots/ to --ray, and
+    # cmd_batch takes it back as an input; cmd_batch asks for at least one.
+    b.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="a folder (its photos), a glob ('shots/**/*.jpg'), a .txt list (one "
                    "photo per line) or a photo")
     which = b.add_mutually_exclusive_group()
@@ -195,9 +197,9 @@ def _add_batch_parser(sub, parents: list[Parser]) -> None:
                        help="clicks per photo: rows file,x,y (not available yet)")
     b.add_argument("--out", metavar="DIR", required=True,
                    help="where OUT/<stem>/ folders and manifest.jsonl go")
-    b.add_argument("--workers", type=_int_in(1, 256), default=1, metavar="N",
+    b.add_argument("--workers", type=_int_in(1, 256), default=None, metavar="N",
                    help="local worker processes, each with its own engine (default 1); "
-                   "with --ray, at most N actors")
+                   "with --ray, at most N actors (default: one per CPU, per GPU for flux)")
     b.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: the cluster at ADDRESS (e.g. auto, HOST:6379, "
                    "ray://HOST:10001), or a local instance when none is given")
@@ -429,6 +431,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if address and os.path.exists(address):  # `--ray shots/ ...`: a photo folder, no address
         inputs.insert(0, address)
         address = ""
+    if not inputs:
+        raise UsageError("batch needs at least one INPUT (a folder, glob, .txt list or photo) "
+                         "(see 'layerlift batch --help')")
     progress = BatchProgress()
     last: dict[str, Any] = {"counts": None, "failures": []}
 
@@ -453,6 +458,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         _say_error("interrupted; the photos done are kept: run the same command again to "
                    "finish the rest")
         return EXIT_INTERRUPTED
+    except BaseException:
+        progress.done()  # the error's line goes below the progress line, not over it
+        raise
     progress.done()
     counts = result.counts
     _batch_summary(counts, result.failures, result.manifest, time.monotonic() - t0)

@@ -16,7 +16,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 
 from layerlift.inference.batch.manifest import Record
-from layerlift.inference.batch.work import Item, Job, died_record, process, start_worker
+from layerlift.inference.batch.work import (
+    Item,
+    Job,
+    died_record,
+    process,
+    process_in_worker,
+    start_worker,
+)
 
 OnRecord = Callable[[Record], None]
 WORKER_DIED = ("internal error: the worker process died while decomposing this photo "
@@ -62,7 +69,7 @@ def _feed(pool: ProcessPoolExecutor, pending: deque[Item], suspects: set[int], j
             if alone and running:
                 break
             item = pending.popleft()
-            running[pool.submit(process, item, job)] = item
+            running[pool.submit(process_in_worker, item, job)] = item
             if alone:
                 break
         done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -85,6 +85,7 @@ def run_on_ray(items: Sequence[Item], job: Job, address: str | None, actors: int
     ray = import_ray()
     with _connected(ray, address):
         count, each = actor_plan(job, ray.cluster_resources(), actors)
+        count = min(count, len(items))  # no idle actors holding a GPU each
         with _data_context(ray):
             rows = ray.data.from_items([{"item": i.to_json()} for i in items],
                                        override_num_blocks=len(items))

@@ -4,6 +4,8 @@ processes, or on Ray. The CLI's `layerlift batch` is a thin layer over it."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -81,7 +83,7 @@ OnRecord = Callable[[Record, BatchCounts], None]
 
 def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
               prompts: PromptSource | None = None, settings: Mapping[str, Any] | None = None,
-              candidates: int = 1, grabcut: bool = False, workers: int = 1,
+              candidates: int = 1, grabcut: bool = False, workers: int | None = None,
               ray: bool = False, ray_address: str | None = None,
               on_record: OnRecord | None = None) -> BatchResult:
     """Decompose every photo the `inputs` name (folders, globs, .txt lists, files) into
@@ -90,8 +92,9 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     `prompts` says where each photo's mark is (default: STEM.mask.png beside it).
     `settings` are DecomposeRequest settings (engine, seed, exact_mask, ...). A photo already
     done with the same photo, mask and settings is skipped. A photo's failure is recorded
-    and the batch goes on. `workers` > 1 runs local worker processes; `ray` runs on Ray
-    (`ray_address`, or a local instance), with `workers` actors at most.
+    and the batch goes on. `workers` > 1 runs local worker processes (default: one, this
+    process); `ray` runs on Ray (`ray_address`, or a new local instance), with `workers`
+    actors at most (default: one per CPU, or per GPU for flux).
     `on_record(record, counts)` is called in this process as each photo finishes.
 
     Raises InputError before any work for bad arguments, and when the engine cannot run
@@ -103,7 +106,7 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
 
     full = _settings(settings)
     validate_common(full["steps"], full["size"], candidates)
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
     if isinstance(prompts, PointTable):
         raise InputError(POINTS_NOT_AVAILABLE)
@@ -119,6 +122,7 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     found = [source.for_photo(p) for p in photos]
     _make_out(out)
     with exclusive(out / LOCK):
+        _remove_leftovers(out)
         names = folder_names(photos, earlier_folders(out / MANIFEST))
         run = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         job = Job(out=str(out), settings=full, candidates=candidates, grabcut=grabcut, run=run,
@@ -151,7 +155,19 @@ def _make_out(out: Path) -> None:
         raise InputError(f"cannot make the folder {out}: {e.strerror or e}") from None
 
 
-def _run(items: list[Item], job: Job, out: Path, workers: int, ray: bool,
+# What imageio.atomic_dir builds beside OUT/<name> and renames away: .NAME.tmp-X, .NAME.old-X
+_LEFTOVER = re.compile(r"^\..+\.(tmp|old)-[A-Za-z0-9_]+$")
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Remove the half-built folders a killed batch left in OUT. Safe while we hold OUT's
+    lock: no other batch is writing there."""
+    for entry in os.scandir(out):
+        if _LEFTOVER.match(entry.name) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _run(items: list[Item], job: Job, out: Path, workers: int | None, ray: bool,
          ray_address: str | None, on_record: OnRecord | None) -> BatchResult:
     manifest = Manifest(out / MANIFEST)
     counts = BatchCounts(total=len(items))
@@ -171,8 +187,8 @@ def _run(items: list[Item], job: Job, out: Path, workers: int, ray: bool,
         if ray:
             from layerlift.inference.batch.on_ray import run_on_ray
 
-            run_on_ray(items, job, ray_address, workers if workers > 1 else None, record_one)
-        elif workers == 1:
+            run_on_ray(items, job, ray_address, workers, record_one)
+        elif (workers or 1) == 1:
             from layerlift.inference.batch.local import run_here
 
             run_here(items, job, record_one)

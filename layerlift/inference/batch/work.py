@@ -160,6 +160,30 @@ def process(item: Item, job: Job) -> Record:
     return record
 
 
+def process_in_worker(item: Item, job: Job) -> Record:
+    """`process` in a local worker process: on SIGTERM (the driver died, or ended the batch)
+    the photo's half-built folder is removed as the exception unwinds, then the process
+    ends. (The pool's worker loop would catch the exit and wait for work forever.)"""
+    global _busy
+    _busy = True
+    try:
+        return process(item, job)
+    except SystemExit:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
+
+
+_busy = False  # a local worker is inside process_in_worker
+
+
+def _on_sigterm(*_args) -> None:
+    if _busy:
+        raise SystemExit(128 + signal.SIGTERM)  # unwinds through the photo's cleanup
+    # Idle: leave at once; Python's own exit would wait on the pool's queues for ever.
+    os._exit(128 + signal.SIGTERM)
+
+
 def died_record(item: Item, job: Job, why: str) -> Record:
     """The record of a photo whose worker process died while decomposing it."""
     return {"run": job.run, "input": item.photo, "out": item.name, "status": "failed",
@@ -194,7 +218,7 @@ def start_worker(engine: str, entry: str, threads: int | None,
         cv2.setNumThreads(threads)
     if parent is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+        signal.signal(signal.SIGTERM, _on_sigterm)
         _die_with_parent(parent)
     engines.get_engine(engine)
 
@@ -207,7 +231,8 @@ def _die_with_parent(parent: int) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        # SIGTERM, not SIGKILL: the handler above lets the photo's temp folder be removed
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # the driver died before prctl took effect
