@@ -1,4 +1,4 @@
-# make install: .venv with the project and its dev tools (torch: the CPU build, see constraints/)
+# make install: .venv with the project, its dev tools and Ray (torch: the CPU build, see constraints/)
 # make run:     open the app on the bundled sample photo
 # make test:    ruff, the import contract, pytest headless
 # make soak:    the app's long soak (memory and threads over 200 decompositions)
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints/dev.txt
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints/dev.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints/dev.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 # Installs the Debian packages Qt needs when some are missing and apt-get is here.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import math
 import os
@@ -22,20 +21,17 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from layerlift.inference.decompose_file import check_out_dir, decompose_file, json_safe
 from layerlift.inference.errors import Cancelled, InputError, LayerliftError
 
 PROG = "layerlift"
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-REPORT = "report.json"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
-MASK_SUFFIX = ".mask.png"
 # Options only a model engine uses; the classical engine refuses them rather than ignore them.
 FLUX_ONLY = ("model", "lora", "memory", "device", "steps", "size", "candidates")
 DEFAULT_SIZE = 512
@@ -198,17 +194,41 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     c.add_argument("--strength", type=_fraction, default=None,
                    help="flux: how much the model may repaint the logo's area (0..1)")
 
-    b = sub.add_parser("batch", parents=[common, masks], help="decompose many photos",
-                       description="Each IMAGE needs a mask beside it named STEM.mask.png "
-                       "unless --box is given. A .txt argument lists one image per line.")
-    b.add_argument("inputs", nargs="+", metavar="DIR_OR_LIST")
-    b.add_argument("--box", metavar="X0,Y0,X1,Y1", help="the same box for every photo")
-    b.add_argument("--out", metavar="DIR",
-                   help="put each STEM.layers folder here (default: beside each photo)")
+    _add_batch_parser(sub, [common, masks])
 
     for name, (_run, help_text) in (delegates or DELEGATES).items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _add_batch_parser(sub, parents: list[Parser]) -> None:
+    b = sub.add_parser("batch", parents=parents, help="decompose many photos, resumably",
+                       description="Decomposes every photo into OUT/<stem>/ (as decompose "
+                       "writes a folder) and logs each in OUT/manifest.jsonl; a rerun skips "
+                       "what is done. Each photo's mark: STEM.mask.png beside it, unless one "
+                       "of --masks, --mask, --box, --boxes is given.")
+    # "*", not "+": in `batch --ray shots/ --out o` argparse gives shots/ to --ray, and
+    # cmd_batch takes it back as an input; cmd_batch asks for at least one.
+    b.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="a folder (its photos), a glob ('shots/**/*.jpg'), a .txt list (one "
+                   "photo per line) or a photo")
+    which = b.add_mutually_exclusive_group()
+    which.add_argument("--masks", metavar="DIR",
+                       help="masks matched by stem: DIR/STEM.mask.png or DIR/STEM.png")
+    which.add_argument("--mask", metavar="MASK", help="the same mask for every photo")
+    which.add_argument("--box", metavar="X0,Y0,X1,Y1", help="the same box for every photo")
+    which.add_argument("--boxes", metavar="CSV",
+                       help="a box per photo: rows file,x0,y0,x1,y1 (several rows: union)")
+    which.add_argument("--points", metavar="CSV",
+                       help="clicks per photo: rows file,x,y (not available yet)")
+    b.add_argument("--out", metavar="DIR", required=True,
+                   help="where OUT/<stem>/ folders and manifest.jsonl go")
+    b.add_argument("--workers", type=_int_in(1, 256), default=None, metavar="N",
+                   help="local worker processes, each with its own engine (default 1); "
+                   "with --ray, at most N actors (default: one per CPU, per GPU for flux)")
+    b.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: the cluster at ADDRESS (e.g. auto, HOST:6379, "
+                   "ray://HOST:10001), or a local instance when none is given")
 
 
 # ---------------------------------------------------------------- output
@@ -234,25 +254,11 @@ class Progress:
             self.shown = False
 
 
+_json_safe, _check_out_dir = json_safe, check_out_dir  # the names the tests know
+
+
 def _say_error(message: str) -> None:
     sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())}\n")
-
-
-def _json_safe(value: Any) -> Any:
-    """Meta from engines to plain JSON: numpy scalars to numbers, inf/nan to null."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if hasattr(value, "shape"):
-        return f"<array {tuple(value.shape)}>"
-    return str(value)
 
 
 # ---------------------------------------------------------------- checks shared by commands
@@ -279,35 +285,9 @@ def _engine_settings(args: argparse.Namespace) -> dict[str, Any]:
                 device=args.device)
 
 
-def _within(child: Path, parent: Path) -> bool:
-    return child == parent or parent in child.parents
-
-
-def _check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
-    """The output folder must not be an input, nor contain one (replacing it would delete it)."""
-    from layerlift.inference.export import EXPORT_FILES
-    from layerlift.inference.imageio import check_output_dir
-
-    out_real = Path(os.path.realpath(out))
-    for p in inputs:
-        p_real = Path(os.path.realpath(p))
-        if out_real == p_real:
-            raise InputError(f"--out {out} is the input file {p}; give a folder for the layers")
-        if _within(p_real, out_real):
-            raise InputError(f"--out {out} contains the input {p}; replacing it would delete it")
-    check_output_dir(out, (*EXPORT_FILES, REPORT))
-
-
 def _decompose_settings(args: argparse.Namespace) -> dict[str, Any]:
     """`_engine_settings` plus what only a decomposition takes (--exact-mask)."""
     return _engine_settings(args) | {"exact_mask": bool(args.exact_mask)}
-
-
-def _reported_settings(settings: dict[str, Any], candidates: int) -> dict[str, Any]:
-    """The settings the engine used: the classical engine uses only the seed and exact mask."""
-    if settings["engine"] != "flux":
-        return {"seed": settings["seed"], "exact_mask": settings.get("exact_mask", False)}
-    return {k: v for k, v in settings.items() if k != "engine"} | {"candidates": candidates}
 
 
 def _default_out(image: Path) -> Path:
@@ -320,65 +300,18 @@ def _default_out(image: Path) -> Path:
 def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
                    mask_path: Path | None = None, box: tuple[int, int, int, int] | None = None,
                    grabcut: bool = False, candidates: int = 1) -> dict[str, Any]:
-    """Decompose one photo into `out` (replaced atomically); returns the report."""
-    from layerlift.inference import imageio
-    from layerlift.inference.api import decompose
-    from layerlift.inference.contract import DecomposeRequest
-    from layerlift.inference.export import export_layers
-
-    inputs = [image_path] + ([mask_path] if mask_path else [])
-    _check_out_dir(out, inputs)
-
-    t0 = time.perf_counter()
-    image = imageio.load_image(image_path)
-    if mask_path is not None:
-        mask = imageio.load_mask(mask_path, image.shape)
-    else:
-        assert box is not None
-        mask = imageio.box_to_mask(box, image.shape, image, refine=grabcut)
-    request = DecomposeRequest(image=image, mask=mask, candidates=candidates, **settings)
-    request.validate()
-    t_load = time.perf_counter() - t0
+    """Decompose one photo into `out` (replaced atomically) with a progress line; the report."""
+    def writing() -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"{PROG}: writing layers to {out}\n")
 
     progress = Progress(f"decomposing {image_path.name}")
     try:
-        layers = decompose(request, on_progress=progress)
+        return decompose_file(image_path, out, settings, mask_path=mask_path,
+                              boxes=[box] if box else [], grabcut=grabcut,
+                              candidates=candidates, on_progress=progress, on_writing=writing)
     finally:
         progress.done()
-    t_decompose = time.perf_counter() - t0 - t_load
-
-    meta = dict(layers.meta)
-    h, w = image.shape[:2]
-    report = {
-        "engine": request.engine,
-        "input": {"image": str(image_path.resolve()), "width": w, "height": h,
-                  "mask": str(mask_path.resolve()) if mask_path else None,
-                  "box": list(box) if box else None, "grabcut": bool(grabcut),
-                  "mask_pixels": int(mask.sum())},
-        "settings": _reported_settings(settings, candidates),
-        "cycle_error": meta.pop("cycle_error", None),
-        "cycle_psnr": meta.pop("cycle_psnr", None),  # null when the cycle is exact
-        "confidence": meta.pop("confidence", None),  # null when the engine gives none
-        "timings": {"load_s": t_load, "decompose_s": t_decompose},
-    }
-    report["timings"].update(meta.pop("timings", {}) or {})
-    report["meta"] = meta
-    if sys.stderr.isatty():  # PSD/ORA/PNG encoding takes seconds on a large photo
-        sys.stderr.write(f"{PROG}: writing layers to {out}\n")
-    with imageio.atomic_dir(out, replace_ok=_replaceable()) as tmp:
-        t1 = time.perf_counter()
-        files = export_layers(tmp, image, layers)
-        report["timings"]["export_s"] = time.perf_counter() - t1
-        report["files"] = sorted([*files, REPORT])
-        text = json.dumps(_json_safe(report), indent=2, allow_nan=False) + "\n"
-        imageio.atomic_write_bytes(tmp / REPORT, text.encode())
-    return report
-
-
-def _replaceable() -> tuple[str, ...]:
-    from layerlift.inference.export import EXPORT_FILES
-
-    return (*EXPORT_FILES, REPORT)
 
 
 def cmd_decompose(args: argparse.Namespace) -> int:
@@ -457,91 +390,109 @@ def cmd_compose(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- batch
 
 
-def _batch_images(inputs: Sequence[str]) -> list[Path]:
-    """Photos named by the arguments: folders (their photos, masks skipped), .txt lists, files."""
-    images: list[Path] = []
-    for text in inputs:
-        p = Path(text)
-        if p.is_dir():
-            images += sorted(f for f in p.iterdir()
-                             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                             and not f.name.lower().endswith(MASK_SUFFIX)
-                             and not f.name.startswith("."))
-        elif p.suffix.lower() == ".txt":
-            try:
-                lines = p.read_text().splitlines()
-            except (OSError, UnicodeDecodeError) as e:
-                raise InputError(f"cannot read the list {p}: {e}") from None
-            for line in lines:
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    q = Path(line)
-                    images.append(q if q.is_absolute() else p.parent / q)
-        else:
-            images.append(p)  # a missing file is reported as that item's failure
-    return images
+def _batch_prompts(args: argparse.Namespace):
+    from layerlift.inference import batch, imageio
+
+    if args.grabcut and not (args.box or args.boxes):
+        raise InputError("--grabcut refines boxes; give --box or --boxes")
+    if args.masks:
+        return batch.MaskFolder(args.masks)
+    if args.mask:
+        return batch.OneMask(args.mask)
+    if args.box:
+        return batch.OneBox(imageio.parse_box(args.box))
+    if args.boxes:
+        return batch.BoxTable(args.boxes)
+    if args.points:
+        return batch.PointTable(args.points)
+    return batch.MasksBeside()
+
+
+class BatchProgress:
+    """The batch's line on a terminal: photos done, rate, time left; failures above it."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, record: dict[str, Any], counts: Any) -> None:
+        if not self.enabled:
+            return
+        if record.get("status") == "failed":
+            sys.stderr.write(f"\r\x1b[K{PROG}: FAILED {record['input']}: {record['error']}\n")
+        width = 24
+        filled = width * counts.done // max(1, counts.total)
+        rate, left = counts.rate(), counts.seconds_left()
+        speed = f"{rate:.2f} photos/s" if rate else "–"
+        eta = f"{int(left) // 60}:{int(left) % 60:02d} left" if left is not None else ""
+        failed = f", {counts.failed} failed" if counts.failed else ""
+        sys.stderr.write(f"\r{PROG}: batch {counts.done}/{counts.total} "
+                         f"[{'#' * filled}{'.' * (width - filled)}] {speed} {eta}{failed}\x1b[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _batch_summary(counts: Any, failures: list[dict[str, Any]], manifest: Path,
+                   seconds: float) -> None:
+    print(f"batch: {counts.ok} done, {counts.failed} failed, {counts.skipped} skipped "
+          f"(of {counts.total}) in {seconds:.1f} s; manifest {manifest}")
+    for r in failures:
+        where = " (traceback in the manifest)" if r.get("traceback") else ""
+        print(f"  FAILED {r['input']}: {r['error']}{where}")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from layerlift.inference import imageio
+    """Exit 0 when every photo is done or skipped; 1 when any failed on an internal error;
+    else 2 when any failed on bad input; 130 when interrupted (a rerun resumes)."""
+    import time
+
+    from layerlift.inference.batch import BatchCounts, run_batch
+    from layerlift.inference.batch.inputs import MANIFEST
 
     settings = _decompose_settings(args)
-    box = imageio.parse_box(args.box) if args.box else None
-    if args.grabcut and box is None:
-        raise InputError("--grabcut refines a --box; give --box X0,Y0,X1,Y1")
-    images = _batch_images(args.inputs)
-    if not images:
-        raise InputError("no photos found in " + ", ".join(args.inputs))
-    out_root = Path(args.out) if args.out else None
-    if out_root is not None:
-        if out_root.exists() and not out_root.is_dir():
-            raise InputError(f"--out {out_root} is a file, not a folder")
-        imageio.check_writable_target(out_root / "x")
+    candidates = args.candidates or 1
+    inputs, address = list(args.inputs), args.ray
+    if address and os.path.exists(address):  # `--ray shots/ ...`: a photo folder, no address
+        inputs.insert(0, address)
+        address = ""
+    if not inputs:
+        raise UsageError("batch needs at least one INPUT (a folder, glob, .txt list or photo) "
+                         "(see 'layerlift batch --help')")
+    progress = BatchProgress()
+    last: dict[str, Any] = {"counts": None, "failures": []}
 
-    results: list[dict[str, Any]] = []
-    used: set[Path] = set()
-    for i, image in enumerate(images, 1):
-        # Two photos with one stem (a.jpg and a.png, or one name in two folders sent to one
-        # --out) must not write into the same folder.
-        folder = out_root if out_root is not None else image.parent
-        out, n = folder / (image.stem + ".layers"), 2
-        while out in used:
-            out, n = folder / f"{image.stem}-{n}.layers", n + 1
-        used.add(out)
-        mask = None if box else image.with_name(image.stem + MASK_SUFFIX)
-        if sys.stderr.isatty():
-            sys.stderr.write(f"{PROG}: [{i}/{len(images)}] {image}\n")
-        item: dict[str, Any] = {"image": str(image), "out": str(out)}
-        try:
-            if out_root is not None:
-                out_root.mkdir(parents=True, exist_ok=True)
-            if mask is not None and not mask.exists():
-                raise InputError(f"no mask for {image.name}: expected {mask.name} beside it "
-                                 "(or give --box)")
-            report = _decompose_one(image, out, settings, mask_path=mask, box=box,
-                                    grabcut=args.grabcut, candidates=args.candidates or 1)
-            item.update(ok=True, cycle_psnr=report["cycle_psnr"],
-                        confidence=report["confidence"],
-                        seconds=report["timings"]["decompose_s"])
-        except (InputError, Cancelled) as e:
-            item.update(ok=False, error=str(e))
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # one broken photo must not stop the batch
-            log_path = _write_traceback()
-            item.update(ok=False, error=f"internal error: {type(e).__name__}: {e} "
-                        f"(traceback: {log_path})")
-        results.append(item)
+    def on_record(record: dict[str, Any], counts: BatchCounts) -> None:
+        last["counts"] = counts
+        if record.get("status") == "failed":
+            last["failures"].append(record)
+        progress(record, counts)
 
-    failed = [r for r in results if not r["ok"]]
-    print(f"batch: {len(results) - len(failed)} done, {len(failed)} failed")
-    for r in failed:
-        print(f"  FAILED {r['image']}: {' '.join(r['error'].split())}")
-    if out_root is not None:
-        summary = {"done": len(results) - len(failed), "failed": len(failed), "items": results}
-        imageio.atomic_write_bytes(out_root / "batch-summary.json",
-                                   (json.dumps(_json_safe(summary), indent=2) + "\n").encode())
-    return EXIT_INTERNAL if failed else EXIT_OK
+    t0 = time.monotonic()
+    try:
+        result = run_batch(inputs, args.out, prompts=_batch_prompts(args), settings=settings,
+                           candidates=candidates, grabcut=args.grabcut, workers=args.workers,
+                           ray=address is not None, ray_address=address or None,
+                           on_record=on_record)
+    except KeyboardInterrupt:
+        progress.done()
+        counts = last["counts"]
+        if counts is not None:
+            _batch_summary(counts, last["failures"], Path(args.out) / MANIFEST,
+                           time.monotonic() - t0)
+        _say_error("interrupted; the photos done are kept: run the same command again to "
+                   "finish the rest")
+        return EXIT_INTERRUPTED
+    except BaseException:
+        progress.done()  # the error's line goes below the progress line, not over it
+        raise
+    progress.done()
+    counts = result.counts
+    _batch_summary(counts, result.failures, result.manifest, time.monotonic() - t0)
+    if counts.failed_internal:
+        return EXIT_INTERNAL
+    return EXIT_INPUT if counts.failed_input else EXIT_OK
 
 
 # ---------------------------------------------------------------- hand-offs and main

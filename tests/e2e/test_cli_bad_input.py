@@ -143,7 +143,8 @@ CASES = [
      "--engine flux --strength 2 --out {out}.png", "between 0 and 1"),
     ("compose missing --out", "compose --object {d}/photo.png --logo {d}/photo.png",
      "required"),
-    ("batch nothing found", "batch {d}/adir", "no photos"),
+    ("batch nothing found", "batch {d}/adir --out {out}", "no photos"),
+    ("batch without --out", "batch {d}/photo.png", "--out"),
 ]
 
 
@@ -221,7 +222,8 @@ def test_internal_error_exits_1_with_a_short_message(files, capsys, monkeypatch)
 
 
 def test_batch_reports_each_failure_and_goes_on(files, capsys):
-    """A batch with a broken photo and one without a mask: the good one is done, exit 1."""
+    """A batch with a broken photo and one without a mask: the good one is done; exit 2
+    (the failures are bad input, not internal errors)."""
     folder = files / "batch"
     folder.mkdir()
     Image.open(files / "photo.png").save(folder / "good.png")
@@ -232,11 +234,13 @@ def test_batch_reports_each_failure_and_goes_on(files, capsys):
     out = files / "results"
     rc = cli.main(["batch", str(folder), "--out", str(out)])
     captured = capsys.readouterr()
-    assert rc == 1
+    assert rc == 2
     assert "1 done, 2 failed" in captured.out
     assert "broken.png" in captured.out and "truncated" in captured.out
     assert "no mask for nomask.png" in captured.out
-    assert sorted(os.listdir(out)) == ["batch-summary.json", "good.layers"]
-    summary = json.loads((out / "batch-summary.json").read_text())
-    assert summary["done"] == 1 and summary["failed"] == 2
-    assert (out / "good.layers" / "layers.psd").is_file()
+    assert sorted(n for n in os.listdir(out) if not n.startswith(".")) == ["good",
+                                                                          "manifest.jsonl"]
+    lines = [json.loads(t) for t in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in lines) == ["failed", "failed", "ok"]
+    assert {r["error_kind"] for r in lines if r["status"] == "failed"} == {"input"}
+    assert (out / "good" / "layers.psd").is_file()

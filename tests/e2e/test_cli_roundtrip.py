@@ -261,36 +261,39 @@ def test_help_is_light(tmp_path):
         assert command in proc.stdout
 
 
+def _visible(folder: Path) -> list[str]:
+    return sorted(n for n in os.listdir(folder) if not n.startswith("."))
+
+
 def test_batch_from_a_list_with_a_box(tmp_path, capsys):
     photo, _mask, _logo = _scene()
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         Image.fromarray(photo).save(tmp_path / name / "shot.jpg", quality=95)
     (tmp_path / "list.txt").write_text("# two shots with the same name\na/shot.jpg\nb/shot.jpg\n")
-    rc = cli.main(["batch", str(tmp_path / "list.txt"), "--box", "36,32,94,66"])
+    rc = cli.main(["batch", str(tmp_path / "list.txt"), "--box", "36,32,94,66",
+                   "--out", str(tmp_path / "all")])
     captured = capsys.readouterr()
     assert rc == 0, captured
     assert "2 done, 0 failed" in captured.out
-    for name in ("a", "b"):  # default: beside each photo
-        assert sorted(os.listdir(tmp_path / name / "shot.layers")) == EXPECTED_FILES
-    rc = cli.main(["batch", str(tmp_path / "list.txt"), "--box", "36,32,94,66",
-                   "--out", str(tmp_path / "all")])
-    assert rc == 0
-    assert sorted(os.listdir(tmp_path / "all")) == ["batch-summary.json", "shot-2.layers",
-                                                    "shot.layers"]
+    assert _visible(tmp_path / "all") == ["manifest.jsonl", "shot", "shot-2"]
+    for name in ("shot", "shot-2"):  # each folder as decompose writes it
+        assert sorted(os.listdir(tmp_path / "all" / name)) == EXPECTED_FILES
+    reports = [json.loads((tmp_path / "all" / d / "report.json").read_text())["input"]["image"]
+               for d in ("shot", "shot-2")]
+    assert [Path(r).parent.name for r in reports] == ["a", "b"]
 
 
-def test_batch_keeps_photos_with_one_stem_apart_beside_them(tmp_path, capsys):
+def test_batch_keeps_photos_with_one_stem_apart(tmp_path, capsys):
     photo, _mask, _logo = _scene()
     Image.fromarray(photo).save(tmp_path / "shot.jpg", quality=95)
     Image.fromarray(photo).save(tmp_path / "shot.png")
     rc = cli.main(["batch", str(tmp_path / "shot.jpg"), str(tmp_path / "shot.png"),
-                   "--box", "36,32,94,66"])
+                   "--box", "36,32,94,66", "--out", str(tmp_path / "out")])
     assert rc == 0, capsys.readouterr()
-    assert (tmp_path / "shot.layers").is_dir() and (tmp_path / "shot-2.layers").is_dir()
-    reports = [json.loads((tmp_path / d / "report.json").read_text())["input"]["image"]
-               for d in ("shot.layers", "shot-2.layers")]
-    assert sorted(Path(r).name for r in reports) == ["shot.jpg", "shot.png"]
+    reports = [json.loads((tmp_path / "out" / d / "report.json").read_text())["input"]["image"]
+               for d in ("shot", "shot-2")]
+    assert [Path(r).name for r in reports] == ["shot.jpg", "shot.png"]
 
 
 def _alpha(folder: Path) -> np.ndarray:
@@ -325,9 +328,9 @@ def test_batch_with_exact_mask(tmp_path, capsys):
     out = tmp_path / "out"
     rc = cli.main(["batch", str(tmp_path / "in"), "--exact-mask", "--out", str(out)])
     assert rc == 0, capsys.readouterr()
-    assert (_alpha(out / "shot.layers")[mask] > 0).all()
-    report = json.loads((out / "shot.layers" / "report.json").read_text())
+    assert (_alpha(out / "shot")[mask] > 0).all()
+    report = json.loads((out / "shot" / "report.json").read_text())
     assert report["settings"]["exact_mask"] is True
-    (item,) = json.loads((out / "batch-summary.json").read_text())["items"]
-    assert item["ok"] and item["confidence"] == report["confidence"]
+    (item,) = [json.loads(t) for t in (out / "manifest.jsonl").read_text().splitlines()]
+    assert item["status"] == "ok" and item["confidence"] == report["confidence"]
     assert 0.0 <= item["confidence"] <= 1.0

@@ -158,7 +158,7 @@ def test_exact_mask_is_passed_for_both_engines_and_compose_has_none():
         args = cli.build_parser().parse_args(["decompose", "p.png", "--mask", "m.png",
                                               "--engine", engine, "--exact-mask"])
         assert cli._decompose_settings(args)["exact_mask"] is True
-    args = cli.build_parser().parse_args(["batch", "shots"])
+    args = cli.build_parser().parse_args(["batch", "shots", "--out", "o"])
     assert cli._decompose_settings(args)["exact_mask"] is False
     with pytest.raises(cli.UsageError):
         cli.build_parser().parse_args(["compose", "--object", "o.png", "--logo", "l.png",

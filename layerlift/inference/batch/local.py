@@ -1,0 +1,109 @@
+"""Running a batch's photos here: in this process (one worker) or in N worker processes.
+
+Each worker process builds its engine once and does photo after photo. At most one photo per
+worker is handed out at a time, so when a worker process dies (killed for memory, a crash in
+native code) the photos it may have held are known: they are tried again one at a time, and
+the one that kills a worker a second time is recorded as failed. The batch goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from layerlift.inference.batch.manifest import Record
+from layerlift.inference.batch.work import (
+    Item,
+    Job,
+    died_record,
+    process,
+    process_in_worker,
+    start_worker,
+)
+
+OnRecord = Callable[[Record], None]
+WORKER_DIED = ("internal error: the worker process died while decomposing this photo "
+               "(out of memory?)")
+
+
+def run_here(items: Sequence[Item], job: Job, on_record: OnRecord) -> None:
+    """Every photo in this process, one after the other."""
+    start_worker(job.settings["engine"], job.engine_entry, threads=None)
+    for item in items:
+        on_record(process(item, job))
+
+
+def run_in_processes(items: Sequence[Item], job: Job, workers: int,
+                     on_record: OnRecord) -> None:
+    """The photos over `workers` local processes; `on_record` is called here, in the driver,
+    as each photo finishes. An exception from `on_record` (or Ctrl+C) stops the batch: photos
+    not started are dropped and the workers are ended."""
+    pending: deque[Item] = deque(items)
+    suspects: set[int] = set()      # photos a dead worker may have held: tried alone
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    while pending:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=start_worker,
+            initargs=(job.settings["engine"], job.engine_entry, threads, os.getpid()))
+        try:
+            _feed(pool, pending, suspects, job, workers, on_record)
+        except BaseException:
+            _end(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _feed(pool: ProcessPoolExecutor, pending: deque[Item], suspects: set[int], job: Job,
+          workers: int, on_record: OnRecord) -> None:
+    """Hand photos to the pool until all are done or a worker dies (then back to the caller
+    with the photos it may have held put back in `pending`)."""
+    running: dict[Future, Item] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            alone = pending[0].index in suspects
+            if alone and running:
+                break
+            item = pending.popleft()
+            running[pool.submit(process_in_worker, item, job)] = item
+            if alone:
+                break
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            item = running.pop(future)
+            try:
+                record = future.result()
+            except BrokenProcessPool:
+                _worker_died(item, running, pending, suspects, job, on_record)
+                return
+            on_record(record)
+
+
+def _worker_died(item: Item, running: dict[Future, Item], pending: deque[Item],
+                 suspects: set[int], job: Job, on_record: OnRecord) -> None:
+    held = [item, *running.values()]
+    running.clear()
+    if len(held) == 1 and item.index in suspects:
+        on_record(died_record(item, job, WORKER_DIED))  # alone, and it died again
+        return
+    for held_item in sorted(held, key=lambda i: i.index, reverse=True):
+        suspects.add(held_item.index)
+        pending.appendleft(held_item)
+
+
+def _end(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool now: queued photos dropped, workers asked to stop (SIGTERM: a worker
+    removes its half-built folder and exits)."""
+    # The executor has no public way to end busy workers; its process table (private, but
+    # there since 3.3) is read before shutdown clears it.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=10)
