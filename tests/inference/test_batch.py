@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -515,3 +516,34 @@ def test_the_progress_line_on_a_terminal(monkeypatch, capsys):
     line = err.rsplit("\r", 1)[-1]
     assert line.startswith("layerlift: batch 4/10 [#########......")
     assert "0.50 photos/s" in line and "0:12 left" in line and "1 failed" in line
+
+
+def test_a_pool_broken_between_two_photos_puts_the_photo_back():
+    # A worker can die after the last wait and before the next photo is handed out: the
+    # pool then refuses the photo. It must go back to the queue, and the photo the dead
+    # worker held be tried again alone, not the batch stop.
+    from collections import deque
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from layerlift.inference.batch import local
+
+    class BreaksAfterOne:
+        def __init__(self) -> None:
+            self.handed = 0
+
+        def submit(self, fn, item, job):
+            self.handed += 1
+            if self.handed > 1:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            future = Future()
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+    first, second, third = (types.SimpleNamespace(index=i) for i in range(3))
+    pending = deque([first, second, third])
+    suspects: set[int] = set()
+    local._feed(BreaksAfterOne(), pending, suspects, job=None, workers=2,
+                on_record=lambda record: None)
+    assert list(pending) == [first, second, third]
+    assert suspects == {0}

@@ -69,7 +69,16 @@ def _feed(pool: ProcessPoolExecutor, pending: deque[Item], suspects: set[int], j
             if alone and running:
                 break
             item = pending.popleft()
-            running[pool.submit(process_in_worker, item, job)] = item
+            try:
+                future = pool.submit(process_in_worker, item, job)
+            except BrokenProcessPool:
+                # A worker died since the last wait: this photo never ran; the photos the
+                # dead worker may have held report it below.
+                pending.appendleft(item)
+                if not running:
+                    return
+                break
+            running[future] = item
             if alone:
                 break
         done, _ = wait(running, return_when=FIRST_COMPLETED)
