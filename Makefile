@@ -3,6 +3,8 @@
 # make test:    ruff, the import contract, pytest headless
 # make bundle:  the desktop bundle dist/layerlift/ (classical engine; make bundle-full: + flux)
 # make bundle-test: start that bundle offscreen, --version, a decompose of the sample photo
+# make mutate:  mutation testing (mutmut) of the modules in pyproject.toml [tool.mutmut]; slow,
+#               not part of make test or CI. MUTANTS='layerlift.inference.layers*' runs a part.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +19,7 @@ QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 
 	xvfb xauth fonts-dejavu-core fonts-dejavu-extra
 
 .PHONY: install run test lint bench screenshots clean system-deps bundle bundle-full \
-	bundle-test pyinstaller
+	bundle-test pyinstaller mutate
 
 install: $(STAMP)
 
@@ -48,6 +50,10 @@ lint: install
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+mutate: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python -m tests.benchmarks.mutation_table
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.decomposition

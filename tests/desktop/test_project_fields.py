@@ -60,3 +60,70 @@ def test_an_untinted_logo_stays_untinted(tmp_path):
     save_project(doc, tmp_path / "p.ora")
     back, _ = open_project(tmp_path / "p.ora")
     assert back.layers[0].tint is None and back.layers[0].tint_strength == 0.0
+
+
+def test_a_foreign_ora_is_protected_like_a_photo(tmp_path):
+    """Someone else's layered file opens as a photo: exports and saves never overwrite it."""
+    import pytest
+
+    from layerlift.desktop.project import check_target, export
+    from layerlift.inference.errors import InputError
+    from layerlift.inference.export import ExportLayer, write_ora
+
+    rgba = np.full((20, 30, 4), 200, np.uint8)
+    path = tmp_path / "theirs.ora"
+    write_ora(path, [ExportLayer("Only", rgba)])
+    before = path.read_bytes()
+    doc, _ = open_project(path)
+    assert doc.path == str(path.resolve())
+    for target in (path, tmp_path / "." / "theirs.ora"):
+        with pytest.raises(InputError, match="overwrit"):
+            check_target(doc, target)
+        with pytest.raises(InputError):
+            save_project(doc, target)
+    with pytest.raises(InputError):
+        export(doc, path, "ora")
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_project_is_refused_with_its_name(tmp_path):
+    import json
+    import zipfile
+
+    import pytest
+
+    from layerlift.inference.errors import InputError
+
+    good = tmp_path / "good.ora"
+    save_project(_document(), good)
+
+    def rewrite(name: str, project_json: bytes) -> object:
+        path = tmp_path / name
+        with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
+            for item in src.infolist():
+                data = src.read(item.filename)
+                if item.filename.endswith("project.json"):
+                    data = project_json
+                dst.writestr(item, data)
+        return path
+
+    damaged = rewrite("damaged.ora", b"{not json")
+    with pytest.raises(InputError, match=r"^damaged\.ora: the Layerlift project data is "
+                                         "damaged$"):
+        open_project(damaged)
+    with zipfile.ZipFile(good) as z:
+        name = next(n for n in z.namelist() if n.endswith("project.json"))
+        project = json.loads(z.read(name))
+    project["layers"] = project["layers"][:1]
+    fewer = rewrite("fewer.ora", json.dumps(project).encode())
+    with pytest.raises(InputError, match=r"^fewer\.ora: layers do not match the project data$"):
+        open_project(fewer)
+
+
+def test_a_layer_name_xml_cannot_hold_comes_back_whole(tmp_path):
+    """stack.xml holds an XML-safe copy of each name; the project keeps the name itself."""
+    doc = _document()
+    doc.layers[0].name = "Logo \x07 v2"
+    save_project(doc, tmp_path / "p.ora")
+    back, _ = open_project(tmp_path / "p.ora")
+    assert back.layers[0].name == "Logo \x07 v2"
