@@ -86,38 +86,66 @@ def test_a_foreign_ora_is_protected_like_a_photo(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_a_damaged_project_is_refused_with_its_name(tmp_path):
-    import json
+def _rewritten(good, path, change) -> object:
+    """A copy of the project `good` at `path` with change(name, data) -> data applied to
+    every file in it."""
     import zipfile
 
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, change(item.filename, src.read(item.filename)))
+    return path
+
+
+def _with_project_json(good, path, edit) -> object:
+    import json
+
+    def change(name, data):
+        return json.dumps(edit(json.loads(data))).encode() if name.endswith(
+            "project.json") else data
+    return _rewritten(good, path, change)
+
+
+def test_a_damaged_project_is_refused_with_its_name(tmp_path):
     import pytest
 
     from layerlift.inference.errors import InputError
 
     good = tmp_path / "good.ora"
     save_project(_document(), good)
-
-    def rewrite(name: str, project_json: bytes) -> object:
-        path = tmp_path / name
-        with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
-            for item in src.infolist():
-                data = src.read(item.filename)
-                if item.filename.endswith("project.json"):
-                    data = project_json
-                dst.writestr(item, data)
-        return path
-
-    damaged = rewrite("damaged.ora", b"{not json")
+    damaged = _rewritten(good, tmp_path / "damaged.ora",
+                         lambda name, data: b"{not json" if name.endswith("project.json")
+                         else data)
     with pytest.raises(InputError, match=r"^damaged\.ora: the Layerlift project data is "
                                          "damaged$"):
         open_project(damaged)
-    with zipfile.ZipFile(good) as z:
-        name = next(n for n in z.namelist() if n.endswith("project.json"))
-        project = json.loads(z.read(name))
-    project["layers"] = project["layers"][:1]
-    fewer = rewrite("fewer.ora", json.dumps(project).encode())
+
+    def fewer_layers(project):
+        project["layers"] = project["layers"][:1]
+        return project
+    fewer = _with_project_json(good, tmp_path / "fewer.ora", fewer_layers)
     with pytest.raises(InputError, match=r"^fewer\.ora: layers do not match the project data$"):
         open_project(fewer)
+    broken_asset = _rewritten(good, tmp_path / "asset.ora",
+                              lambda name, data: data[:40] if name.endswith("asset-0.png")
+                              else data)
+    with pytest.raises(InputError, match="^logo asset "):
+        open_project(broken_asset)
+
+
+def test_a_project_saved_before_the_ink_existed_opens_without_ink(tmp_path):
+    good = tmp_path / "good.ora"
+    save_project(_document(), good)
+
+    def no_ink(project):
+        for entry in project["layers"]:
+            entry.pop("ink", None)
+        return project
+    old = _with_project_json(good, tmp_path / "old.ora", no_ink)
+    back, _ = open_project(old)
+    logo = back.layers[0]
+    assert logo.ink is None and logo.asset is not None
+    np.testing.assert_array_equal(logo.shown_ink(), logo.shown_asset())   # the asset stands in
 
 
 def test_a_layer_name_xml_cannot_hold_comes_back_whole(tmp_path):
@@ -127,3 +155,16 @@ def test_a_layer_name_xml_cannot_hold_comes_back_whole(tmp_path):
     save_project(doc, tmp_path / "p.ora")
     back, _ = open_project(tmp_path / "p.ora")
     assert back.layers[0].name == "Logo \x07 v2"
+
+
+def test_meta_from_numpy_and_inf_is_stored_as_plain_json(tmp_path):
+    from pathlib import Path
+
+    doc = _document()
+    doc.meta = {"confidence": np.float32(0.25), "window": np.array([1, 2, 3]),
+                "cycle_psnr": float("inf"), "timings": {"total_s": np.float64(0.5)},
+                "model": Path("/models/flux")}
+    save_project(doc, tmp_path / "p.ora")
+    back, _ = open_project(tmp_path / "p.ora")
+    assert back.meta == {"confidence": 0.25, "window": [1, 2, 3], "cycle_psnr": "inf",
+                         "timings": {"total_s": 0.5}, "model": "/models/flux"}
