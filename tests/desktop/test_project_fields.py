@@ -131,6 +131,19 @@ def test_a_damaged_project_is_refused_with_its_name(tmp_path):
                               else data)
     with pytest.raises(InputError, match="^logo asset "):
         open_project(broken_asset)
+    broken_ink = _rewritten(good, tmp_path / "ink.ora",
+                            lambda name, data: data[:40] if name.endswith("ink-0.png")
+                            else data)
+    with pytest.raises(InputError, match="^logo ink "):
+        open_project(broken_ink)
+    from layerlift.inference.imageio import encode_png
+    small_ink = encode_png(np.zeros((3, 3, 4), np.uint8))
+    other_size = _rewritten(good, tmp_path / "size.ora",
+                            lambda name, data: small_ink if name.endswith("ink-0.png")
+                            else data)
+    with pytest.raises(InputError, match=r"^size\.ora: the logo's ink does not match its "
+                                         "asset$"):
+        open_project(other_size)
 
 
 def test_a_project_saved_before_the_ink_existed_opens_without_ink(tmp_path):
@@ -168,3 +181,26 @@ def test_meta_from_numpy_and_inf_is_stored_as_plain_json(tmp_path):
     back, _ = open_project(tmp_path / "p.ora")
     assert back.meta == {"confidence": 0.25, "window": [1, 2, 3], "cycle_psnr": "inf",
                          "timings": {"total_s": 0.5}, "model": "/models/flux"}
+
+
+def test_odd_project_data_opens_with_defaults_or_a_named_error(tmp_path):
+    import pytest
+
+    from layerlift.inference.errors import InputError
+
+    good = tmp_path / "good.ora"
+    save_project(_document(), good, {"seed": 3})
+
+    def odd_types(project):
+        project.update(meta=["not", "a", "dict"], settings="seed=3", photo=5)
+        return project
+    back, settings = open_project(_with_project_json(good, tmp_path / "odd.ora", odd_types))
+    assert back.meta == {} and settings == {} and back.path is None
+
+    def no_original(project):
+        for entry in project["layers"]:
+            if entry["kind"] == ORIGINAL:
+                entry["kind"] = "layer"
+        return project
+    with pytest.raises(InputError, match=r"^none\.ora: the project has no Original layer$"):
+        open_project(_with_project_json(good, tmp_path / "none.ora", no_original))

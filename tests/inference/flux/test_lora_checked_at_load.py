@@ -64,3 +64,11 @@ def test_a_good_lora_loads_once(pipe, lora_file):
     assert name in pipe.transformer.peft_config
     assert lora.load_lora(pipe, lora_file) == name
     assert list(pipe.transformer.peft_config) == [name]
+
+
+def test_a_lora_is_saved_as_safetensors_only(tmp_path):
+    from layerlift.inference.errors import InputError
+
+    with pytest.raises(InputError, match=r"^a LoRA is saved as \.safetensors, not x\.bin$"):
+        lora.save_lora(None, tmp_path / "x.bin", None)
+    assert list(tmp_path.iterdir()) == []
