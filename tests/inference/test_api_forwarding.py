@@ -82,3 +82,35 @@ def test_a_larger_window_gets_a_cubic_not_a_linear_upscale():
     linear = cv2.resize(patch, (64, 64), interpolation=cv2.INTER_LINEAR)
     assert not np.allclose(out, linear)
     assert to_photo_scale(patch, CropBox(0, 0, 16)) is patch            # same size: as is
+
+
+class SloppyEngine(RecordingEngine):
+    """Changes a pixel outside the mask (in a hole of it, inside its box: the API fixes the
+    box, see enforce_outside) and leaves logo there; inside the mask, a known error."""
+
+    name = "sloppy-test"
+
+    def decompose(self, request, on_progress, cancel) -> Layers:
+        obj = request.image.copy()
+        obj[7, 7] = 0                                   # the hole in the mask
+        obj[request.mask] = np.clip(obj[request.mask].astype(int) + 51, 0, 255)
+        logo = np.zeros(request.image.shape[:2] + (4,), np.uint8)
+        logo[7, 7] = 255
+        return Layers(object=obj, logo=logo, meta={"timings": {"engine_s": 0.0}})
+
+
+def test_the_api_enforces_the_contract_and_reports_the_cycle(monkeypatch):
+    monkeypatch.setitem(engines.ENGINES, "sloppy-test",
+                        "tests.inference.test_api_forwarding:SloppyEngine")
+    image = np.full((20, 30, 3), 100, np.uint8)
+    mask = np.zeros((20, 30), bool)
+    mask[5:10, 5:15] = True
+    mask[7, 7] = False
+    layers = api.decompose(DecomposeRequest(image, mask, engine="sloppy-test", seed=7))
+    np.testing.assert_array_equal(layers.object[~mask], image[~mask])   # fixed by the API
+    assert not layers.logo[~mask].any()
+    meta = layers.meta
+    assert meta["engine"] == "sloppy-test" and meta["seed"] == 7
+    assert meta["cycle_error"] == pytest.approx(51 / 255)               # inside the mask only
+    assert meta["cycle_psnr"] == pytest.approx(10 * np.log10((255 / 51) ** 2))
+    assert meta["timings"]["engine_s"] == 0.0 and 0 < meta["timings"]["total_s"] < 60
