@@ -33,3 +33,25 @@ def test_no_feather_is_the_mask_itself():
         np.testing.assert_array_equal(weight, _square().astype(np.float32))
     two = feathered_weight(_square(), 2)
     assert abs(two[15, 5] - 0.5) < 0.05                        # 2 px: a real ramp
+
+
+def test_paste_back_at_the_photo_corner_lands_pixel_for_pixel():
+    """A window reaching past the top-left corner (as the crop does near an edge): each patch
+    pixel lands where it belongs, inside the mask only, the photo copied elsewhere."""
+    from layerlift.inference.crop import CropBox, paste_back
+
+    rng = np.random.default_rng(2)
+    full = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    box = CropBox(-4, -6, 16)                       # covers photo rows 0..9, columns 0..11
+    patch = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    mask = np.zeros((24, 32), bool)
+    mask[0:8, 0:10] = True
+    out = paste_back(full, patch, box, mask)
+    np.testing.assert_array_equal(out[0:8, 0:10], patch[6:14, 4:14])
+    np.testing.assert_array_equal(out[~mask], full[~mask])
+    assert out is not full and not np.shares_memory(out, full)
+    white = np.full((16, 16, 3), 255, np.uint8)
+    soft = paste_back(full, white, box, mask, feather=3)
+    assert (soft[0:4, 0:6] == 255).all()       # deep inside, and along the photo's own edge
+    seam = soft[7, 2:8].astype(int)            # the mask's last row, next to the photo
+    assert (seam < 255).all() and (seam > full[7, 2:8].astype(int) - 1).all()
