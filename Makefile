@@ -4,6 +4,8 @@
 # make soak:    the app's long soak (memory and threads over 200 decompositions)
 # make bundle:  the desktop bundle dist/layerlift/ (classical engine; make bundle-full: + flux)
 # make bundle-test: start that bundle offscreen, --version, a decompose of the sample photo
+# make mutate:  mutation testing (mutmut) of the modules in pyproject.toml [tool.mutmut]; slow,
+#               not part of make test or CI. MUTANTS='layerlift.inference.layers*' runs a part.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +20,7 @@ QT_DEBS := libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libdbus-1-3 
 	xvfb xauth fonts-dejavu-core fonts-dejavu-extra
 
 .PHONY: install run test lint bench soak screenshots clean system-deps bundle bundle-full \
-	bundle-test pyinstaller
+	bundle-test pyinstaller mutate
 
 install: $(STAMP)
 
@@ -49,6 +51,10 @@ lint: install
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+mutate: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python -m tests.benchmarks.mutation_table
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.decomposition

@@ -124,17 +124,11 @@ def paste_back(full: np.ndarray, patch: np.ndarray, box: CropBox, mask: np.ndarr
     return out
 
 
-def write_inside(full: np.ndarray, patch: np.ndarray, box: CropBox, mask: np.ndarray) -> None:
-    """Write the window-sized (photo scale) `patch` into `full` in place, only inside `mask`.
-
-    No copy of the full photo and no blending: for engines that already start from a copy.
-    """
-    write_window(full, patch, box, extract(mask, box))
-
-
 def write_window(full: np.ndarray, patch: np.ndarray, box: CropBox,
                  window_mask: np.ndarray) -> None:
-    """Like write_inside, with the mask given in window coordinates (side x side)."""
+    """Write the window-sized (photo scale) `patch` into `full` in place, only inside
+    `window_mask` (window coordinates, side x side). No copy of the full photo and no
+    blending: for engines that already start from a copy."""
     h, w = full.shape[:2]
     sx0, sy0 = max(box.x0, 0), max(box.y0, 0)
     sx1, sy1 = min(box.x1, w), min(box.y1, h)

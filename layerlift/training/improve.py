@@ -127,16 +127,20 @@ class OutsideChange:
         return float(diff.max()) / 255.0
 
 
-def _gradient(gray: np.ndarray) -> np.ndarray:
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    return np.sqrt(gx * gx + gy * gy)
+def _gradient(image: np.ndarray) -> np.ndarray:
+    """Gradient magnitude; over all channels of a colour image (a mark of another hue but
+    the surface's lightness has edges in colour only)."""
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    squared = gx * gx + gy * gy
+    return np.sqrt(squared.sum(axis=2) if squared.ndim == 3 else squared)
 
 
 class LogoResidue:
     """How much of the logo's outline is still in the object: edge energy of the object
-    along the logo's edges (where alpha changes), relative to the input's there. 0 = clean,
-    1 = the logo's edges are all still there."""
+    along the logo's edges (where alpha changes), relative to the input's there, over the
+    colour channels (a mark as light as its surface has its edges in colour only). 0 =
+    clean, 1 = the logo's edges are all still there."""
 
     name = "logo_residue"
 
@@ -148,10 +152,8 @@ class LogoResidue:
         edges = _gradient(alpha) * c.mask
         if edges.sum() <= 1e-6:
             return 0.0
-        gray_in = cv2.cvtColor(c.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        gray_obj = cv2.cvtColor(c.layers.object, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        before = float((_gradient(gray_in) * edges).sum())
-        after = float((_gradient(gray_obj) * edges).sum())
+        before = float((_gradient(c.image.astype(np.float32)) * edges).sum())
+        after = float((_gradient(c.layers.object.astype(np.float32)) * edges).sum())
         return min(1.0, after / before) if before > 1e-6 else 0.0
 
 

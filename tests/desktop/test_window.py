@@ -1,25 +1,11 @@
-"""Window plumbing: drag and drop, recent files, settings persistence, theme, shortcuts."""
+"""Window plumbing: recent files, settings persistence, theme, shortcuts (drag and drop:
+test_drop.py)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QPointF
 
 from layerlift.desktop.settings import load_settings
-
-
-def test_drop_a_photo_opens_it(window, tmp_path):
-    from layerlift.inference.imageio import save_png
-    from tests.desktop.conftest import make_photo
-    other = tmp_path / "dropped.png"
-    save_png(other, make_photo(60, 80))
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(other))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
-    assert window.doc.shape == (60, 80)
-    assert "dropped.png" in window.windowTitle()
 
 
 def test_recent_files_and_settings_survive_a_restart(window, photo_path, qtbot):

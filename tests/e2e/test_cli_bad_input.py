@@ -164,8 +164,76 @@ def test_bad_input_exits_2_and_writes_nothing(files, capsys, argv, words):
     assert _tree(files) == before  # nothing written: no out dir, no temp dirs, inputs intact
 
 
-def test_at_least_20_kinds():
-    assert len(CASES) >= 20
+# The README's list of the bad input these tests check, item by item, and the cases above
+# that check each item.
+README_KINDS = {
+    "missing image": ["missing image"],
+    "folder as image": ["directory as image"],
+    "empty file": ["empty file"],
+    "not an image": ["not an image"],
+    "truncated PNG": ["truncated png"],
+    "truncated JPEG": ["truncated jpeg"],
+    "decompression bomb (PNG claiming 100000×100000)": ["decompression bomb"],
+    "unsupported format (PPM)": ["unsupported format"],
+    "mask missing": ["mask missing"],
+    "mask of another size": ["mask size mismatch"],
+    "empty mask": ["empty mask"],
+    "mask not an image": ["mask not an image"],
+    "bad box syntax": ["bad box syntax"],
+    "box not numbers": ["box not numbers"],
+    "box outside the photo": ["box outside"],
+    "zero-area box": ["zero-area box"],
+    "`--out` under a regular file": ["out under a file"],
+    "`--out` equal to the input": ["out is the input"],
+    "`--out` containing the input": ["out contains the input"],
+    "`--out` holding other files": ["out holds other files"],
+    "unknown engine": ["unknown engine"],
+    "`--seed` not a number": ["seed not a number"],
+    "negative `--seed`": ["negative seed"],
+    "`--steps 0`": ["zero steps"],
+    "`--steps` not a number": ["steps not a number"],
+    "`--size` not a multiple of 16": ["size not multiple of 16"],
+    "`--lora` not a .safetensors file": ["lora not safetensors"],
+    "`--lora` missing": ["lora missing"],
+    "`--lora` with the classical engine": ["lora with classical"],
+    "`--steps` or `--candidates` with the classical engine (it would ignore them)": [
+        "steps with classical", "candidates with classical"],
+    "`--mask` together with `--box`": ["mask and box"],
+    "`--grabcut` without `--box`": ["grabcut without box"],
+    "neither `--mask` nor `--box`": ["neither mask nor box"],
+    "unknown subcommand": ["unknown subcommand"],
+    "no subcommand": ["no subcommand"],
+    "unknown option": ["unknown option"],
+    "`--quad` with 6 numbers": ["quad wrong count"],
+    "non-convex `--quad`": ["quad not convex"],
+    "`--quad` not numbers": ["quad not numbers"],
+    "compose logo of another size (without `--quad`)": ["compose logo size mismatch"],
+    "compose `--out` equal to an input": ["compose out is an input"],
+    "compose `--out` not .png/.jpg": ["compose out suffix"],
+    "`--strength` with the classical engine": ["strength with classical"],
+    "`--strength` out of range": ["strength out of range"],
+    "compose without `--out`": ["compose missing --out"],
+    "batch finding no photos": ["batch nothing found"],
+}
+
+
+def _readme_kinds() -> list[str]:
+    import re
+
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    start = text.index("Bad input the tests check")
+    paragraph = " ".join(text[start:text.index("\n\n", start)].split())
+    listed = paragraph.split("writing nothing:", 1)[1].strip().rstrip(".")
+    return [item.strip() for item in re.split(r",\s+(?![^()]*\))", listed)]
+
+
+def test_the_readme_lists_exactly_the_bad_input_tested_here():
+    """What the README promises is what runs: every kind it names is a case above (each a
+    real run of the CLI), and no case goes unnamed there."""
+    assert _readme_kinds() == list(README_KINDS)
+    covered = [case for cases in README_KINDS.values() for case in cases]
+    assert sorted(covered) == sorted(c[0] for c in CASES)
+    assert len(covered) == len(set(covered)) >= 20
 
 
 def test_bad_lora_is_refused_before_the_flux_engine_loads(files, capsys, monkeypatch):

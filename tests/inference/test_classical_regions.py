@@ -56,7 +56,7 @@ def test_two_far_logos_decompose_like_one_each():
     assert layers.meta["regions"] == 2
     assert np.array_equal(layers.object[~mask], composite[~mask])
     assert not layers.logo[~mask].any()
-    assert layers.meta["cycle_psnr"] >= 40.0
+    assert layers.meta["cycle_psnr"] == float("inf")
     x0, y0, x1, y1 = mask_bbox(mask)
     assert (x1 - x0) > 1400                # a single crop would have been the whole photo
     baseline = cv2.inpaint(composite, mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)

@@ -16,9 +16,8 @@ from psd_tools import PSDImage
 
 from layerlift.inference import export, ora
 from layerlift.inference.contract import Layers
-from layerlift.inference.engines.classical.compose import deshade_logo
 from layerlift.inference.errors import InputError
-from layerlift.inference.layers import alpha_over, logo_asset
+from layerlift.inference.layers import alpha_over
 
 
 def _layers(h: int = 48, w: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -236,8 +235,9 @@ def test_export_layers_writes_every_file_and_recomposes(tmp_path):
     assert got_obj.shape == (48, 64, 3) and got_logo.shape == (48, 64, 4)
     np.testing.assert_array_equal(alpha_over(got_logo, got_obj), image)
     asset = np.asarray(Image.open(tmp_path / "logo_asset.png"))
-    # The asset is the logo's ink: the surface's shading divided out, cropped tight.
-    np.testing.assert_array_equal(asset, logo_asset(deshade_logo(logo, obj))[0])
+    # Cropped tight round the logo's alpha, which it keeps as it is (its colour is the ink:
+    # see test_logo_asset_is_the_ink_with_the_shadow_divided_out).
+    np.testing.assert_array_equal(asset[..., 3], logo[10:30, 12:40, 3])
     assert asset.shape == (20, 28, 4)
     (ora_logo, ora_obj), _ = ora.read_ora(tmp_path / "layers.ora")
     np.testing.assert_array_equal(alpha_over(ora_logo.rgba, ora_obj.rgba[..., :3]), image)
@@ -313,3 +313,23 @@ def test_ora_and_png_folder_roundtrip_property(tmp_path_factory, seed, n, h, w, 
 def _write(writer, path, layers):
     writer(path, layers)
     return path
+
+
+@pytest.mark.parametrize("light", [1.0, 0.5])
+def test_logo_asset_is_the_ink_with_the_shadow_divided_out(tmp_path, light):
+    """A logo printed in a shadow band at `light` times the surface's typical light: the
+    asset (its ink) is the printed colour over `light`, with the printed alpha, cropped tight;
+    in the surface's typical light (1.0) it is the printed logo itself."""
+    h, w = 120, 160
+    obj = np.full((h, w, 3), (200, 180, 160), np.uint8)
+    obj[40:80] = np.rint(obj[40:80] * light).astype(np.uint8)   # one third of the surface
+    logo = np.zeros((h, w, 4), np.uint8)
+    logo[50:62, 60:100] = (60, 40, 20, 255)
+    logo[64:70, 60:100] = (60, 40, 20, 128)
+    export.export_layers(tmp_path, alpha_over(logo, obj), Layers(object=obj, logo=logo))
+    asset = np.asarray(Image.open(tmp_path / "logo_asset.png"))
+    assert asset.shape == (20, 40, 4)
+    np.testing.assert_array_equal(asset[..., 3], logo[50:70, 60:100, 3])
+    printed = asset[..., 3] > 0
+    ink = np.array([60, 40, 20]) / light
+    assert np.abs(asset[printed][:, :3].astype(float) - ink).max() <= 2

@@ -64,8 +64,16 @@ def test_tiers_that_apply_on_cpu_run_and_stay_close(tier, tiny_folder, photo, fr
     pipe = fresh_engine._loaded.pipe
     if tier == "fp8":
         assert any(p.dtype == torch.float8_e4m3fn for p in pipe.transformer.parameters())
-    diff = np.abs(placed.object.astype(int) - plain.object)[mask]
-    assert diff.mean() < (40 if tier == "fp8" else 1)   # fp8 rounds weights; group is exact
+    if tier == "group":                   # the same weights, streamed: the same result
+        np.testing.assert_array_equal(placed.object, plain.object)
+        return
+    # fp8 rounds the stored weights: the fill moves a little, far less than another seed
+    # moves it (measured: 0.7 levels on average where the fill changed the photo, max 3;
+    # another seed, 25).
+    filled = np.abs(plain.object.astype(int) - image).max(axis=2) > 0
+    assert filled.sum() > 50
+    diff = np.abs(placed.object.astype(int) - plain.object)[filled]
+    assert diff.mean() <= 2.5 and diff.max() <= 24, (diff.mean(), diff.max())
 
 
 def test_nf4_without_bitsandbytes_is_a_clear_error(tiny_folder, photo, fresh_engine,

@@ -1,0 +1,123 @@
+"""The mutation table from the last `make mutate` (mutmut's results under mutants/).
+
+    .venv/bin/python -m tests.benchmarks.mutation_table [--survivors] [--earlier DIR ...]
+
+One row per mutated module: mutants made, checked, killed (a test failed, crashed, or ran
+past mutmut's time limit: the timeouts, in brackets),
+survived, reached by no test ("no tests", counted as not killed), and the share of the
+checked non-equivalent mutants that no test killed. `--survivors` lists them; `mutmut
+show NAME` prints one's diff. Equivalent mutants (no behaviour to tell apart) are kept in
+EQUIVALENT below, each with its reason, and counted apart. `--earlier DIR` (a copy of an
+earlier run's mutants/ folder, its *.meta files) fills in the mutants this run did not check:
+for a run made in parts, or a recheck of the survivors only (a recheck with another test
+selection makes mutmut forget the earlier verdicts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+KILLED = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout",
+          152: "timeout", 255: "timeout", 37: "killed",
+          -11: "killed"}   # -11: the test process crashed (a Qt object left half-built)
+SURVIVED = {0}
+NOT_CHECKED = {None}
+
+# mutant name -> why no test can tell it from the original. "Written" means: on every project
+# that save_project writes (these keys are always there, with these values).
+_OPEN = "layerlift.desktop.project.x_open_project__mutmut_"
+_WHY = {
+    "mask_layer": "the mask layer's name: written as MASK_LAYER, and the layers are told "
+                  "apart by MASK_LAYER itself a line below",
+    "strict": "zip(strict=...): the lengths are compared, with its own error, just above",
+    "name": "a layer's name: always written, so the default never applies",
+    "kind": "a layer's kind: always written, so the default never applies",
+    "quad": "np.asarray(quad) without float64: the quad is written as floats, so it is "
+            "float64 either way",
+    "tint": "tint[:4]: written as 3 numbers",
+    "tint_strength": "tint_strength: always written with the tint",
+}
+EQUIVALENT: dict[str, str] = {
+    **{f"{_OPEN}{n}": _WHY["mask_layer"] for n in (22, 23, 25, 26, 27)},
+    **{f"{_OPEN}{n}": _WHY["strict"] for n in (36, 39, 40)},
+    **{f"{_OPEN}{n}": _WHY["name"] for n in (52, 54)},
+    **{f"{_OPEN}{n}": _WHY["kind"] for n in (59, 64, 65)},
+    **{f"{_OPEN}{n}": _WHY["quad"] for n in (88, 90)},
+    f"{_OPEN}126": _WHY["tint"],
+    **{f"{_OPEN}{n}": _WHY["tint_strength"] for n in (130, 132, 135)},
+}
+
+
+def _status(code: int | None) -> str:
+    if code in NOT_CHECKED:
+        return "not checked"
+    if code in SURVIVED:
+        return "survived"
+    if code in KILLED:
+        return KILLED[code]
+    if code in (5, 33):
+        return "no tests"
+    return "other"
+
+
+def results(root: Path = Path("mutants"), earlier: tuple[Path, ...] = ()
+            ) -> dict[str, dict[str, str]]:
+    """module path -> {mutant name: status}; a mutant not checked in `root` takes its
+    status from the first of the `earlier` folders that checked it."""
+    out = {}
+    for meta in sorted(root.glob("layerlift/**/*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        relative = meta.relative_to(root)
+        for folder in earlier:
+            old = folder / relative
+            if old.is_file():
+                old_codes = json.loads(old.read_text())["exit_code_by_key"]
+                codes = {name: old_codes.get(name) if code is None else code
+                         for name, code in codes.items()}
+        out[str(relative)[:-len(".meta")]] = {name: _status(code)
+                                              for name, code in codes.items()}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--survivors", action="store_true")
+    parser.add_argument("--earlier", type=Path, action="append", default=[])
+    args = parser.parse_args()
+    table = results(earlier=tuple(args.earlier))
+    print("| module | mutants | checked | killed (timeouts) | survived (equivalent) | no tests "
+          "| not killed / checked non-equivalent |")
+    print("|---|---|---|---|---|---|---|")
+    total: Counter = Counter()
+    for module, statuses in table.items():
+        counts = Counter(statuses.values())
+        counts["killed"] += counts["timeout"]
+        equivalent = sum(1 for n, s in statuses.items() if s == "survived" and n in EQUIVALENT)
+        checked = len(statuses) - counts["not checked"]
+        real = counts["survived"] + counts["no tests"] - equivalent
+        share = f"{100 * real / max(1, checked - equivalent):.1f} %" if checked else "-"
+        print(f"| {module} | {len(statuses)} | {checked} | {counts['killed']} "
+              f"({counts['timeout']}) | "
+              f"{counts['survived']} ({equivalent}) | {counts['no tests']} | {share} |")
+        total.update(mutants=len(statuses), checked=checked, killed=counts["killed"],
+                     timeout=counts["timeout"],
+                     survived=counts["survived"], equivalent=equivalent,
+                     no_tests=counts["no tests"])
+    real = total["survived"] + total["no_tests"] - total["equivalent"]
+    share = 100 * real / max(1, total["checked"] - total["equivalent"])
+    print(f"| all | {total['mutants']} | {total['checked']} | {total['killed']} "
+          f"({total['timeout']}) | "
+          f"{total['survived']} ({total['equivalent']}) | {total['no_tests']} | {share:.1f} % |")
+    if args.survivors:
+        for statuses in table.values():
+            for name, status in statuses.items():
+                if status in ("survived", "no tests"):
+                    why = EQUIVALENT.get(name, "")
+                    print(f"{status}: {name}" + (f"  (equivalent: {why})" if why else ""))
+
+
+if __name__ == "__main__":
+    main()
