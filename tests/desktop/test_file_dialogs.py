@@ -113,7 +113,7 @@ def test_export_from_the_dialog(window, qtbot, tmp_path, kind, action, typed, ch
         from psd_tools import PSDImage
         assert [layer.name for layer in PSDImage.open(path)] == ["Original", "Object", "Logo"]
     elif check == "ora":
-        from layerlift.inference.export import read_ora
+        from layerlift.inference.ora import read_ora
         assert [layer.name for layer in read_ora(path)[0]] == ["Logo", "Object", "Original"]
     else:
         assert path.read_bytes()[:2] == b"\xff\xd8"          # a JPEG, chosen by the name

@@ -214,6 +214,7 @@ README_KINDS = {
     "`--strength` out of range": ["strength out of range"],
     "compose without `--out`": ["compose missing --out"],
     "batch finding no photos": ["batch nothing found"],
+    "batch without `--out`": ["batch without --out"],
 }
 
 

@@ -67,17 +67,17 @@ def test_a_full_disk_leaves_the_earlier_file_whole(kind, tmp_path, monkeypatch):
 
 
 def test_a_psd_encoder_failing_mid_file_leaves_the_earlier_file(tmp_path, monkeypatch):
-    from psd_tools import PSDImage
+    from layerlift.inference import psd
 
     target = tmp_path / "out.psd"
     export.write_psd(target, _layers())
     before = target.read_bytes()
 
-    def half_written(self, fp, *args, **kwargs):
+    def half_written(fp, *args, **kwargs):
         fp.write(b"8BPS" + b"\0" * 100)
         raise OSError(errno.EIO, "input/output error")
 
-    monkeypatch.setattr(PSDImage, "save", half_written)
+    monkeypatch.setattr(psd, "write_psd_stream", half_written)
     with pytest.raises(InputError, match="input/output error"):
         export.write_psd(target, _layers())
     assert target.read_bytes() == before
