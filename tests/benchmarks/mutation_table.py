@@ -48,6 +48,19 @@ EQUIVALENT: dict[str, str] = {
     **{f"{_OPEN}{n}": _WHY["quad"] for n in (88, 90)},
     f"{_OPEN}126": _WHY["tint"],
     **{f"{_OPEN}{n}": _WHY["tint_strength"] for n in (130, 132, 135)},
+    **{f"layerlift.inference.crop.x_paste_back__mutmut_{n}":
+       "np.clip's bounds on a blend of two uint8 images with weights in [0, 1]: it never "
+       "leaves [0, 255]" for n in (56, 57, 63)},
+    **{f"layerlift.inference.crop.x_paste_back__mutmut_{n}":
+       "the blend in float64 instead of float32: the same uint8 after rounding (a float32 "
+       "tie at .5 could round the other way; no real input was found that does)"
+       for n in (48, 50, 54)},
+    **{f"layerlift.inference.crop.x_to_photo_scale__mutmut_{n}":
+       "shape[1] for shape[0]: an engine's result is square (S x S)" for n in (1, 7)},
+    "layerlift.inference.crop.x_to_photo_scale__mutmut_6":
+        ">= for >: equal sides have returned unchanged a line above",
+    "layerlift.inference.crop.x_feathered_weight__mutmut_16":
+        "np.clip's lower bound: a distance over a positive feather is never below 0",
 }
 
 
