@@ -335,4 +335,3 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha[~support] = 0.0
     alpha[alpha < 0.03] = 0.0
     return Matte(alpha.astype(np.float32), colour, b0, support, opacity, informative)
-
