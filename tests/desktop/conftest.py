@@ -55,3 +55,14 @@ def window(qtbot, photo_path):
     win.canvas.fit()
     yield win
     win.close()
+
+
+@pytest.fixture
+def decomposed(window, qtbot):
+    """The window after a decomposition of a box over the sample's logo (test modules with
+    their own way of marking the logo define their own)."""
+    window.doc.fill_rect((85, 65, 165, 115))
+    with qtbot.waitSignal(window.job_done, timeout=30000) as blocker:
+        assert window.decompose()
+    assert blocker.args == ["decompose", "ok"], window.last_error
+    return window

@@ -13,15 +13,6 @@ from layerlift.desktop.project import MASK_LAYER, open_project
 from layerlift.inference.ora import read_ora
 
 
-@pytest.fixture
-def decomposed(window, qtbot):
-    window.doc.fill_rect((85, 65, 165, 115))
-    with qtbot.waitSignal(window.job_done, timeout=30000) as blocker:
-        assert window.decompose()
-    assert blocker.args == ["decompose", "ok"], window.last_error
-    return window
-
-
 def test_export_psd_and_read_back(decomposed, tmp_path):
     from psd_tools import PSDImage
     w = decomposed

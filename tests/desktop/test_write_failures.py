@@ -12,15 +12,6 @@ import pytest
 
 
 @pytest.fixture
-def decomposed(window, qtbot):
-    window.doc.fill_rect((85, 65, 165, 115))
-    with qtbot.waitSignal(window.job_done, timeout=30000) as blocker:
-        assert window.decompose()
-    assert blocker.args == ["decompose", "ok"], window.last_error
-    return window
-
-
-@pytest.fixture
 def full_disk(monkeypatch):
     """From now on, flushing a regular file to disk fails with ENOSPC."""
     real_fsync = os.fsync
