@@ -47,6 +47,14 @@ def photo_and_mask(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return photo, mask
 
 
+def make_killer_photo(folder: Path) -> None:
+    """killer.png (and its mask) in `folder`: the crashing test engine kills its worker on it."""
+    photo, mask = photo_and_mask(9)
+    photo[0, 0] = CRASH_MARK
+    Image.fromarray(photo).save(folder / "killer.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(folder / "killer.mask.png")
+
+
 def make_photos(folder: Path, n: int, *, masks_beside: bool = True, first: int = 0) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -355,10 +363,7 @@ def test_two_workers_each_build_their_engine_once(tmp_path, engine_log):
 
 def test_a_photo_that_kills_its_worker_fails_and_the_batch_goes_on(tmp_path, engine_log):
     make_photos(tmp_path / "in", 4)
-    photo, mask = photo_and_mask(9)
-    photo[0, 0] = CRASH_MARK
-    Image.fromarray(photo).save(tmp_path / "in" / "killer.png")
-    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "in" / "killer.mask.png")
+    make_killer_photo(tmp_path / "in")
     result = run_batch([tmp_path / "in"], tmp_path / "out", settings={"engine": "crashing"},
                        workers=2)
     assert (result.counts.ok, result.counts.failed_internal) == (4, 1)

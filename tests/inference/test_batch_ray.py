@@ -13,9 +13,10 @@ from PIL import Image
 
 from layerlift.inference import cli, engines
 from layerlift.inference.batch import run_batch
-from tests.inference.batch_engines import CRASH_MARK, LOG_ENV
+from tests.inference.batch_engines import LOG_ENV
 from tests.inference.test_batch import (
     by_run,
+    make_killer_photo,
     make_photos,
     photo_and_mask,
     statuses,
@@ -71,10 +72,7 @@ def test_ray_photo_that_kills_its_actor_fails_once_retried(local_ray, tmp_path, 
     monkeypatch.setitem(engines.ENGINES, "crashing",
                         "tests.inference.batch_engines:CrashingEngine")
     make_photos(tmp_path / "in", 3)
-    photo, mask = photo_and_mask(9)
-    photo[0, 0] = CRASH_MARK
-    Image.fromarray(photo).save(tmp_path / "in" / "killer.png")
-    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "in" / "killer.mask.png")
+    make_killer_photo(tmp_path / "in")
     result = run_batch([tmp_path / "in"], tmp_path / "out", settings={"engine": "crashing"},
                        ray=True)
     assert (result.counts.ok, result.counts.failed_internal) == (3, 1)
