@@ -233,13 +233,14 @@ def flat_surface_with_mark(colour: tuple[float, float, float],
     return img, dilate(cover > 0, 12)
 
 
-def test_faint_coloured_mark_on_a_plain_surface_is_called_semi_transparent():
+@pytest.mark.parametrize("colour, bound", [((0.7, 0.5, 0.3), 0.16), ((0.9, 0.5, 0.1), 0.32)])
+def test_faint_coloured_mark_on_a_plain_surface_is_called_semi_transparent(colour, bound):
     from layerlift.inference.engines.classical.matting import OPAQUE, estimate_matte
 
     # A coloured watermark at 40 %: it departs from the surface by a fraction of what a
-    # print could; its opacity lies between the gamut bound (0.16) and 1.
-    faint = estimate_matte(*flat_surface_with_mark((0.7, 0.5, 0.3), 0.4))
-    assert 0.16 <= faint.opacity < OPAQUE, faint.opacity
+    # print could; its opacity lies between the gamut bound and 1.
+    faint = estimate_matte(*flat_surface_with_mark(colour, 0.4))
+    assert bound <= faint.opacity < OPAQUE, faint.opacity
     assert abs(faint.opacity - 0.4) < abs(1.0 - 0.4)      # nearer the truth than "opaque"
     # A contrasting coloured print on the same surface stays opaque.
     print_ = estimate_matte(*flat_surface_with_mark((0.9, 0.2, 0.1), 1.0))
