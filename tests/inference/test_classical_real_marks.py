@@ -143,3 +143,15 @@ def test_a_grey_print_is_found_though_the_crop_holds_grey_elsewhere():
     case = generate_case(9003, source="wordmark", family="print", group="photo")
     layers = decompose(DecomposeRequest(case.composite, case.mask))
     assert left_behind_share(case, layers.object) < 0.05
+
+
+def test_a_part_of_a_print_standing_apart_on_gravel_joins_it():
+    # A pictogram (a star and a figure) printed on gravel: the figure's head, a disc apart
+    # from its body, hides among the dark crevices for the departure score and the colour
+    # cut; it is a solid area of the print's own ink lying wholly inside the mask.
+    from tests.benchmarks.real_marks import left_behind_share
+    from tests.benchmarks.real_marks_cases import generate_case
+
+    case = generate_case(9041, source="fa-solid", family="print", group="photo")
+    layers = decompose(DecomposeRequest(case.composite, case.mask))
+    assert left_behind_share(case, layers.object) < 0.04

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layerlift.inference.engines.classical.ink import ink_completion
 from layerlift.inference.engines.classical.smooth import (
     blur,
     linear_fill,
@@ -316,7 +317,13 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
         return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False)
     inner = core_of(img, b0, mark)
     opacity, informative = estimate_opacity(img, b0, mark, inner, known)
-    if WATERMARK_MIN_OPACITY <= opacity < 1.0:
+    if opacity >= 1.0:
+        grown = ink_completion(img, mask, mark, inner)
+        if grown.sum() > mark.sum():
+            mark = grown
+            known, b0 = refit_surface(img, mark, known, b0)
+            inner = core_of(img, b0, mark)
+    elif WATERMARK_MIN_OPACITY <= opacity < 1.0:
         grown = watermark_completion(img, mask, mark, isophote_fill(img, ~mask),
                                      blend_colour(img, b0, inner, opacity), opacity)
         if grown.sum() > mark.sum():
