@@ -84,6 +84,34 @@ def tint_rgba(asset: np.ndarray, colour: tuple[int, int, int] | None,
     return result
 
 
+# A decomposed mark's bend is offered to its replacement from this size on: flat word marks
+# read up to about 13 % from their uneven outline alone (inference/bend_estimate.py).
+OFFER_MIN_BEND = 15.0
+
+
+def replacement_placement(asset: np.ndarray, quad: np.ndarray, old: Layer
+                          ) -> tuple[np.ndarray, float]:
+    """The quad and bend a new logo file takes in place of the logo layer `old` (whose place
+    is `quad`): fitted into it ("contain"), and bent as `old` is. A decomposed mark (its
+    printed pixels, unbent as a layer) offers its own bend back, read from its alpha's shape,
+    so the new logo lands with the same wrap over the ground the mark covered."""
+    from layerlift.inference.bend_estimate import estimate_bend
+    from layerlift.inference.warp import bend_for_width, quad_inside_arc
+
+    bend = old.bend
+    if old.ink is not None and bend == 0 and old.asset is not None and old.asset[..., 3].any():
+        estimate = estimate_bend(old.asset[..., 3])
+        if abs(estimate) >= OFFER_MIN_BEND:
+            bend, quad = estimate, quad_inside_arc(quad, estimate)
+    fitted = fit_asset_in_quad(asset, quad)
+    if bend:   # a narrower logo covers a smaller arc of the same cylinder
+        width = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
+        bend = bend_for_width(bend, (np.linalg.norm(fitted[1] - fitted[0])
+                                     + np.linalg.norm(fitted[2] - fitted[3])) / width)
+        bend = round(bend, 1)
+    return fitted, bend
+
+
 def asset_corners(asset: np.ndarray) -> np.ndarray:
     h, w = asset.shape[:2]
     return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)

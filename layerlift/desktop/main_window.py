@@ -65,8 +65,8 @@ from layerlift.desktop.document import (
     Document,
     Layer,
     Rect,
-    fit_asset_in_quad,
     layers_from_decomposition,
+    replacement_placement,
     rgb_to_rgba,
 )
 from layerlift.desktop.file_writes import FileWrite, FileWrites
@@ -830,10 +830,10 @@ class MainWindow(QMainWindow):
         quad = layer.quad
         if layer.asset is None or not layer.asset[..., 3].any():
             quad = self._mask_quad()        # the engine found no mark: use the brushed area
-        quad = fit_asset_in_quad(asset, quad)
+        quad, bend = replacement_placement(asset, quad, layer)
         # A logo file is ink already (no light of this photo in it): no separate ink.
-        self.edit_layer(row, "Replace logo", asset=asset, ink=None, quad=quad, tint=None,
-                        tint_strength=0.0)
+        self.edit_layer(row, "Replace logo", asset=asset, ink=None, quad=quad, bend=bend,
+                        tint=None, tint_strength=0.0)
         return True
 
     def _mask_quad(self) -> np.ndarray:

@@ -5,13 +5,18 @@ bottom edges among them, on one ellipse arc whose shape the bend fixes: with the
 W and the wrap half-angle phi, R = W / 2 / sin(phi) and a column at x from the middle sits
 R * sin(VIEW_ELEVATION) * (cos(theta) - cos(phi)) above the ends, sin(theta) = x / R.
 
-The estimate fits that arc to the mark's top and bottom outline. The outline is read as an
-envelope (the highest top and lowest bottom in each of a few column bins), so the gaps
-between letters and their uneven heights weigh little; each edge also gets its own offset and
-tilt (a quad in perspective tilts the edges but never curves them). The bend whose arc leaves
-the smallest squared residual wins: a coarse scan of -100..100, then a fine one round the best.
-It assumes the mark is upright in the photo (its edges run left to right), as a label on an
-upright bottle or mug is; a mark turned on its side reads as flat or nearly so.
+A mark whose outline thins towards its ends (a round patch, an oval) reads as flat: its curve
+is its own shape, not a wrap (`band_like`). Otherwise the estimate fits that arc to the mark's
+top and bottom outline, read as an envelope (the highest top and lowest bottom in each of a
+few column bins), so the gaps between letters weigh little; each edge also gets its own offset
+and tilt (a quad in perspective tilts the edges but never curves them). The bend whose arc
+leaves the smallest squared residual wins: a coarse scan of -100..100, then a fine one round
+the best. It assumes the mark is upright in the photo (its edges run left to right), as a
+label on an upright bottle or mug is; a mark turned on its side reads as flat or nearly so.
+
+What it cannot tell apart: a mark's own uneven outline from a wrap. A word whose capitals
+stand at its ends and lower-case letters in its middle reads as sagging (measured on flat word
+marks: up to 13 % off; see tests/inference/test_warp_bend.py and the README).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ MIN_POINTS = 6        # envelope points per edge needed to fit a curve
 BINS = (8, 48)        # envelope bins: about one per 6 columns, within these bounds
 COARSE_STEP = 1.0     # percent
 FINE_STEP = 0.1
+BAND_SPAN = (0.03, 0.08)  # the columns (shares of the width in from each end) read as "end"
+BAND_ENDS = 0.6       # a band's ends are at least this share of its middle's height
 
 
 def estimate_bend(alpha: np.ndarray, threshold: int = 128) -> float:
@@ -46,7 +53,7 @@ def estimate_bend(alpha: np.ndarray, threshold: int = 128) -> float:
     if right - left < MIN_WIDTH:
         return 0.0
     tops, bottoms = edge_envelopes(support[:, left:right])
-    if len(tops[0]) < MIN_POINTS:
+    if len(tops[0]) < MIN_POINTS or not band_like(support[:, left:right]):
         return 0.0
     centre = (right - left) / 2.0
     tops = (tops[0] - centre, tops[1])
@@ -62,6 +69,27 @@ def estimate_bend(alpha: np.ndarray, threshold: int = 128) -> float:
                      min(best + COARSE_STEP, BEND_LIMIT) + FINE_STEP / 2, FINE_STEP)
     best = float(fine[int(np.argmin([cost(b) for b in fine]))])
     return round(best, 1) + 0.0  # + 0.0: no "-0.0"
+
+
+def band_like(support: np.ndarray) -> bool:
+    """Whether the outline is a band's: a wrapped label keeps its full height out to its
+    ends, while a round or pointed mark (a disc, an oval, a diamond) thins towards them, and
+    its edges' curve is its own shape, not a wrap. The height near each end is read over a
+    few columns a little way in (BAND_SPAN), past a side slanted by perspective."""
+    h, w = support.shape
+    rows = np.arange(h)[:, None]
+
+    def height(columns: slice) -> float:
+        part = support[:, columns]
+        if not part.any():
+            return 0.0
+        filled = rows[part.any(axis=1)]
+        return float(filled.max() - filled.min() + 1)
+
+    a, b = (int(round(w * f)) for f in BAND_SPAN)
+    ends = min(height(slice(a, max(b, a + 1))), height(slice(w - max(b, a + 1), w - a)))
+    middle = height(slice(w // 2 - max(1, w // 20), w // 2 + max(1, w // 20)))
+    return ends >= BAND_ENDS * middle
 
 
 def edge_envelopes(support: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray],

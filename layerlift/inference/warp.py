@@ -173,3 +173,31 @@ def _bent(src: np.ndarray, quad: np.ndarray, box: Box, bend: float) -> np.ndarra
     map_y = np.where(behind, -2.0, np.clip(v * sh - 0.5, -2.0, sh + 1.0)).astype(np.float32)
     return cv2.remap(src, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def quad_inside_arc(quad: np.ndarray, bend: float) -> np.ndarray:
+    """The quad whose outline, bent by `bend`, spans the height of `quad`.
+
+    A mark printed round a cylinder fills a box taller than its own flat quad by the arc's
+    sag (the middle of its top edge rises above the corners, or its bottom edge's middle sags
+    below them). Given that box as a quad and the mark's bend, this is the flat quad to place
+    a logo on with that bend so that it covers the same ground: the top corners come down
+    the sides by the sag (bend > 0), or the bottom corners go up (bend < 0), at most half-way.
+    """
+    quad = np.asarray(quad, np.float64).copy()
+    share = min(abs(sag_share(bend)) * _aspect(quad), 0.5)
+    if bend > 0:
+        quad[[0, 1]] += share * (quad[[3, 2]] - quad[[0, 1]])
+    elif bend < 0:
+        quad[[3, 2]] -= share * (quad[[3, 2]] - quad[[0, 1]])
+    return quad
+
+
+def bend_for_width(bend: float, fraction: float) -> float:
+    """The bend of a logo `fraction` as wide as one bent by `bend`, on the same cylinder:
+    it covers a smaller arc of it (the same radius, sin(phi') = fraction * sin(phi))."""
+    phi = wrap_angle(bend)
+    if phi == 0 or fraction <= 0:
+        return 0.0
+    narrower = math.asin(min(fraction * math.sin(phi), 1.0))
+    return math.copysign(narrower / MAX_WRAP * BEND_LIMIT, bend)

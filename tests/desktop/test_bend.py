@@ -147,3 +147,38 @@ def test_a_damaged_bend_is_refused(tmp_path, bad):
         return
     with pytest.raises(InputError, match="bend"):
         open_project(path)
+
+
+def test_a_replaced_bent_mark_offers_its_bend_back(window, qtbot, tmp_path):
+    """A label printed with a 40 % bend, decomposed, then replaced by a logo file of the same
+    shape: the new logo gets about that bend, over the same ground."""
+    from PIL import Image
+
+    from layerlift.inference.imageio import save_png
+    from layerlift.inference.warp import warp_asset
+
+    photo = np.zeros((240, 320, 3), np.uint8)
+    photo[...] = (170, 175, 180)
+    label = np.zeros((50, 150, 4), np.uint8)
+    label[...] = (200, 30, 40, 255)
+    quad = np.array([[80, 110], [230, 110], [230, 160], [80, 160]], np.float64)
+    premult, (x0, y0, x1, y1) = warp_asset(label, quad, (320, 240), 40.0)
+    region = photo[y0:y1, x0:x1].astype(np.float32) / 255
+    photo[y0:y1, x0:x1] = np.rint((premult[..., :3] + region * (1 - premult[..., 3:4])) * 255)
+    save_png(tmp_path / "can.png", photo)
+    assert window.open_path(str(tmp_path / "can.png"))
+    window.doc.fill_rect((x0 - 8, y0 - 8, x1 + 8, y1 + 8))
+    assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
+    mark = window.doc.layers[logo_row(window)]
+    assert mark.bend == 0                                 # the printed pixels carry the wrap
+    Image.fromarray(np.full((50, 150, 4), (20, 90, 200, 255), np.uint8)).save(
+        tmp_path / "new.png")
+    assert window.replace_logo(str(tmp_path / "new.png"))
+    new = window.doc.layers[logo_row(window)]
+    assert new.bend == pytest.approx(40, abs=3)
+    alpha = new.render(window.doc.shape)[..., 3] >= 128
+    old_alpha = mark.render(window.doc.shape)[..., 3] >= 128
+    overlap = (alpha & old_alpha).sum() / old_alpha.sum()
+    assert overlap > 0.9 and alpha.sum() < 1.1 * old_alpha.sum()
+    window.undo.undo()
+    assert window.doc.layers[logo_row(window)].bend == 0

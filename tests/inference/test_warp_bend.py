@@ -3,6 +3,8 @@ alpha (inference/bend_estimate.py)."""
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -11,7 +13,14 @@ from PIL import Image
 from layerlift.inference import ComposeRequest, cli, compose
 from layerlift.inference.bend_estimate import estimate_bend
 from layerlift.inference.errors import InputError
-from layerlift.inference.warp import bend_square, bent_outline, unbend_square, warp_asset
+from layerlift.inference.warp import (
+    bend_for_width,
+    bend_square,
+    bent_outline,
+    quad_inside_arc,
+    unbend_square,
+    warp_asset,
+)
 
 QUAD = np.array([[60, 100], [300, 100], [300, 190], [60, 190]], np.float64)
 # The same logo in perspective: the edges tilt and converge.
@@ -199,3 +208,38 @@ def test_estimate_of_an_empty_or_tiny_mark():
     tiny = np.zeros((50, 50), np.uint8)
     tiny[20:25, 20:30] = 255
     assert estimate_bend(tiny) == 0.0
+
+
+def test_a_round_mark_reads_flat():
+    """A disc's or an oval's edges curve by their own shape: no bend is read into them."""
+    for axes in ((40, 40), (80, 30)):
+        alpha = np.zeros((100, 200), np.uint8)
+        cv2.ellipse(alpha, (100, 50), axes, 0, 0, 360, 255, -1)
+        assert estimate_bend(alpha) == 0.0
+        # ... even when bent: a round patch on a mug still reads as its own shape.
+        patch = np.zeros((80, 80, 4), np.uint8)
+        cv2.circle(patch, (40, 40), 39, (255, 255, 255, 255), -1)
+        assert estimate_bend(placed_alpha(patch, QUAD, 40)) == 0.0
+
+
+@pytest.mark.parametrize("bend", [-60, -25, 25, 60])
+def test_quad_inside_arc_places_a_bent_logo_on_the_marks_ground(bend):
+    """The box of a bent mark, taken as a quad, gives back (nearly) the quad it was bent on."""
+    outline = bent_outline(QUAD, bend)
+    x0, y0 = outline.min(axis=0)
+    x1, y1 = outline.max(axis=0)
+    box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    inside = quad_inside_arc(box, bend)
+    # Only the box's height is known to differ: the sag, as a share of the width, is taken
+    # from the box's own aspect, a little taller than the quad's, so it lands within 1.5 px.
+    np.testing.assert_allclose(inside, QUAD, atol=1.5)
+    again = bent_outline(inside, bend)
+    assert abs(again[:, 1].min() - y0) < 1.5 and abs(again[:, 1].max() - y1) < 1.5
+
+
+def test_a_narrower_logo_covers_a_smaller_arc_of_the_same_cylinder():
+    assert bend_for_width(40, 1.0) == pytest.approx(40)
+    assert bend_for_width(-40, 0.5) == pytest.approx(-math.degrees(
+        math.asin(0.5 * math.sin(math.radians(36)))) / 90 * 100)
+    assert bend_for_width(0, 0.5) == 0.0
+    assert 0 < bend_for_width(100, 0.5) < 100
