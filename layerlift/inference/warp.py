@@ -31,6 +31,7 @@ from layerlift.inference.contract import BEND_LIMIT
 MAX_WRAP = math.pi / 2              # half the wrap angle at 100 %: half the cylinder's round
 VIEW_ELEVATION = math.radians(30)   # the view's height over the cylinder's axis, as an angle
 OUTLINE_SAMPLES = 64                # points per side when tracing the bent outline
+MAP_STEP = 4                        # px between the bent map's exact points (see _bent)
 UNIT_CORNERS = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
 
 Box = tuple[int, int, int, int]   # x0, y0, x1, y1 (exclusive ends), photo pixels
@@ -70,7 +71,8 @@ def bend_square(u: np.ndarray, v: np.ndarray, bend: float, aspect: float
 
 def unbend_square(s: np.ndarray, t: np.ndarray, bend: float, aspect: float
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """The inverse of `bend_square`; points no asset point reaches get u = NaN."""
+    """The inverse of `bend_square`. Points beyond the arc's reach (far to the sides, where
+    no asset point lands) keep u = s: outside 0..1 there too, so they sample nothing."""
     phi = wrap_angle(bend)
     if phi == 0:
         return s, t
@@ -78,7 +80,7 @@ def unbend_square(s: np.ndarray, t: np.ndarray, bend: float, aspect: float
     outside = np.abs(sin_theta) > 1
     sin_theta = np.clip(sin_theta, -1, 1)
     theta = np.arcsin(sin_theta)
-    u = np.where(outside, np.nan, 0.5 + theta / (2 * phi))
+    u = np.where(outside, s, 0.5 + theta / (2 * phi))
     rise = math.copysign(aspect * math.sin(VIEW_ELEVATION) / (2 * math.sin(phi)), bend)
     return u, t + rise * (np.sqrt(1 - sin_theta ** 2) - math.cos(phi))
 
@@ -154,14 +156,19 @@ def _perspective(src: np.ndarray, quad: np.ndarray, box: Box) -> np.ndarray:
 
 def _bent(src: np.ndarray, quad: np.ndarray, box: Box, bend: float) -> np.ndarray:
     """The bent warp as an inverse map: each box pixel's centre goes back through the quad's
-    perspective and the bend to the asset pixel it samples."""
+    perspective and the bend to the asset pixel it samples.
+
+    The map is smooth, so it is computed on a grid every MAP_STEP pixels (one cell beyond
+    the box on each side) and interpolated bilinearly to every pixel (itself a remap): 16x
+    fewer evaluations, which keeps a live step of the Bend slider quick on a large logo."""
     x0, y0, x1, y1 = box
     sh, sw = src.shape[:2]
+    cols = (x1 - x0 - 1) // MAP_STEP + 3
+    rows = (y1 - y0 - 1) // MAP_STEP + 3
+    gx, gy = np.meshgrid(x0 + 0.5 + MAP_STEP * (np.arange(cols, dtype=np.float64) - 1),
+                         y0 + 0.5 + MAP_STEP * (np.arange(rows, dtype=np.float64) - 1))
     to_unit = cv2.getPerspectiveTransform(quad.astype(np.float32),
                                           UNIT_CORNERS.astype(np.float32)).astype(np.float64)
-    xs = np.arange(x0, x1, dtype=np.float64) + 0.5
-    ys = np.arange(y0, y1, dtype=np.float64) + 0.5
-    gx, gy = np.meshgrid(xs, ys)
     d = to_unit[2, 0] * gx + to_unit[2, 1] * gy + to_unit[2, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         s = (to_unit[0, 0] * gx + to_unit[0, 1] * gy + to_unit[0, 2]) / d
@@ -169,9 +176,15 @@ def _bent(src: np.ndarray, quad: np.ndarray, box: Box, bend: float) -> np.ndarra
     u, v = unbend_square(s, t, bend, _aspect(quad))
     behind = ~(d > 0) | ~np.isfinite(u) | ~np.isfinite(v)
     # Far outside the asset (sampled as transparent border) where nothing maps.
-    map_x = np.where(behind, -2.0, np.clip(u * sw - 0.5, -2.0, sw + 1.0)).astype(np.float32)
-    map_y = np.where(behind, -2.0, np.clip(v * sh - 0.5, -2.0, sh + 1.0)).astype(np.float32)
-    return cv2.remap(src, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+    coarse = np.stack([np.where(behind, -2.0, np.clip(u * sw - 0.5, -2.0, sw + 1.0)),
+                       np.where(behind, -2.0, np.clip(v * sh - 0.5, -2.0, sh + 1.0))],
+                      axis=2).astype(np.float32)
+    fine_x = (np.arange(x1 - x0, dtype=np.float32) / MAP_STEP + 1)[None, :]
+    fine_y = (np.arange(y1 - y0, dtype=np.float32) / MAP_STEP + 1)[:, None]
+    fine = cv2.remap(coarse, np.broadcast_to(fine_x, (y1 - y0, x1 - x0)).copy(),
+                     np.broadcast_to(fine_y, (y1 - y0, x1 - x0)).copy(),
+                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(src, fine[..., 0], fine[..., 1], interpolation=cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
