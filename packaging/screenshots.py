@@ -2,7 +2,8 @@
 
 Drives the app the way a user would: brushes over the logo of the bundled sample photo
 through real mouse events, decomposes, swaps the logo for an SVG, nudges its perspective,
-bends it a little (the Bend slider shows with the perspective tool) and recomposes. Writes docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png.
+bends it a little (the Bend slider shows with the perspective tool) and recomposes. Writes
+docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png.
 
 Needs a display; without one it restarts itself under Xvfb (xvfb-run, or Xvfb directly).
 """
