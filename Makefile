@@ -1,5 +1,5 @@
 # make install: .venv with the project, its dev tools and Ray (torch: the CPU build, see constraints/)
-# make run:     open the app on the bundled sample photo
+# make run:     open the app on the bundled sample photo, its mask loaded (Ctrl+Enter decomposes)
 # make test:    ruff, the import contract, pytest headless
 # make soak:    the app's long soak (memory and threads over 200 decompositions)
 # make bundle:  the desktop bundle dist/layerlift/ (classical engine; make bundle-full: + flux)
@@ -43,7 +43,7 @@ system-deps:
 	fi
 
 run: install
-	$(BIN)/layerlift gui layerlift/resources/sample/photo.jpg
+	$(BIN)/layerlift gui layerlift/resources/sample/photo.jpg --mask layerlift/resources/sample/mask.png
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,8 +1,9 @@
 """Screenshots of the real window for the README (make screenshots).
 
 Drives the app the way a user would: brushes over the logo of the bundled sample photo
-through real mouse events, decomposes, swaps the logo for an SVG, nudges its perspective and
-recomposes. Writes docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png.
+through real mouse events, decomposes, swaps the logo for an SVG, nudges its perspective,
+bends it a little (the Bend slider shows with the perspective tool) and recomposes. Writes
+docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png.
 
 Needs a display; without one it restarts itself under Xvfb (xvfb-run, or Xvfb directly).
 """
@@ -169,6 +170,7 @@ def main() -> None:
     quad[1, 1] += 0.06 * width                          # a touch of perspective
     quad[2, 1] -= 0.02 * width
     window.edit_layer(logo_row, "Perspective", quad=quad)
+    window.edit_layer(logo_row, "Bend logo", bend=-20.0)   # round the chest, as on a mug
     window.set_tool("perspective")
     window.recompose()
     if (outcome := wait_job(window, app)) != "ok":

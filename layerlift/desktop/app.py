@@ -13,7 +13,7 @@ import sys
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from layerlift.desktop import autosave
 from layerlift.desktop.main_window import APP_NAME, VERSION, MainWindow, icon
@@ -24,10 +24,15 @@ from layerlift.desktop.theme import follow_system
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="layerlift-gui", description=f"{APP_NAME} desktop app")
     parser.add_argument("image", nargs="?", help="a photo or a Layerlift project (.ora)")
+    parser.add_argument("--mask", metavar="MASK",
+                        help="with a photo: load this mask with it (white = logo)")
     parser.add_argument("--no-restore", action="store_true",
                         help="do not offer to restore an autosave left by a crash")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {VERSION}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.mask and not args.image:
+        parser.error("--mask needs a photo to go with")
+    return args
 
 
 def leave_a_core_for_the_ui() -> None:
@@ -107,9 +112,38 @@ def create_window(argv: list[str] | None = None) -> tuple[QApplication, MainWind
     window = MainWindow(load_settings())
     window.show()
     restored = False if args.no_restore else offer_restore(window)
+    # The hint goes in before anything opens: a widget added while a status message shows
+    # stays hidden after the message goes.
+    hint = first_run_hint(window) if window.settings.first_run_hint else None
     if args.image and not restored:
-        window.open_path(args.image)
+        if window.open_path(args.image) and args.mask:
+            window.load_mask(args.mask)
+    if hint is not None:
+        dismiss_on_first_edit(window, hint)
     return app, window
+
+
+FIRST_RUN_HINT = ("Brush over the logo (B) or drag a box round it (M); "
+                  "then Decompose \N{EM DASH} Ctrl+Enter")
+
+
+def first_run_hint(window: MainWindow) -> QLabel:
+    """What to do first, in the status bar (see `dismiss_on_first_edit`)."""
+    hint = QLabel(FIRST_RUN_HINT)
+    hint.setObjectName("first-run-hint")
+    window.statusBar().addWidget(hint, 1)
+    return hint
+
+
+def dismiss_on_first_edit(window: MainWindow, hint: QLabel) -> None:
+    """The hint goes at the first edit from now on (a stroke, a box, a run), for good: the
+    setting is saved with the others."""
+    def done() -> None:
+        hint.hide()
+        window.settings.first_run_hint = False
+        window.undo.indexChanged.disconnect(done)
+
+    window.undo.indexChanged.connect(done)
 
 
 def close_on_signals(window: MainWindow) -> QTimer:

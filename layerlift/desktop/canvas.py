@@ -46,6 +46,7 @@ from layerlift.desktop.document import (
     asset_corners,
     clip_rect,
     moved_quad,
+    placed_asset,
     quad_centre,
     rotated_quad,
     scaled_quad,
@@ -269,6 +270,17 @@ def quad_transform(asset: np.ndarray, quad: np.ndarray) -> QTransform:
     return t
 
 
+def bent_logo_item(layer: Layer, shape: tuple[int, int]) -> QGraphicsPixmapItem:
+    """A bent logo as the core places it (no QTransform can bend): its pixels over its box."""
+    item = QGraphicsPixmapItem()
+    placed = placed_asset(layer.shown_asset(), layer.quad, shape, layer.bend)
+    if placed is not None:
+        pixels, (x0, y0, _x1, _y1) = placed
+        item.setPixmap(rgba_to_pixmap(pixels))
+        item.setOffset(x0, y0)
+    return item
+
+
 def is_convex(quad: np.ndarray) -> bool:
     cross = []
     for i in range(4):
@@ -385,6 +397,8 @@ class Canvas(QGraphicsView):
     def _make_item(self, layer: Layer) -> QGraphicsItem:
         if layer.rgba is not None:
             item = PhotoLayerItem(layer.rgba)
+        elif layer.bend:
+            item = bent_logo_item(layer, self.doc.shape)
         else:
             item = QGraphicsPixmapItem(rgba_to_pixmap(layer.shown_asset()))
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -401,7 +415,8 @@ class Canvas(QGraphicsView):
         old, new = self._item_layers[index], self.doc.layers[index]
         item = self._items[index]
         same_pixels = (old.rgba is new.rgba and old.asset is new.asset and old.tint == new.tint
-                       and old.tint_strength == new.tint_strength)
+                       and old.tint_strength == new.tint_strength
+                       and old.bend == new.bend == 0)  # a bent logo is re-placed on each edit
         if not same_pixels:
             self.scene().removeItem(item)
             item = self._make_item(new)

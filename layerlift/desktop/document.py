@@ -39,6 +39,7 @@ class Layer:
     asset: np.ndarray | None = None     # hxwx4 uint8, the logo's own pixels (as printed)
     ink: np.ndarray | None = None       # logo only: asset's shading-free twin; None: asset is ink
     quad: np.ndarray | None = None      # 4x2 float, where the asset goes in the photo
+    bend: float = 0.0                   # logo only: cylinder bend of the asset, percent
     visible: bool = True
     opacity: float = 1.0
     tint: tuple[int, int, int] | None = None   # logo only: recolour keeping alpha and shading
@@ -59,7 +60,7 @@ class Layer:
         """Full-size straight-alpha RGBA of this layer."""
         if self.rgba is not None:
             return self.rgba
-        return warp_asset(self.shown_asset(), self.quad, shape)
+        return warp_asset(self.shown_asset(), self.quad, shape, self.bend)
 
 
 def rgb_to_rgba(rgb: np.ndarray) -> np.ndarray:
@@ -83,31 +84,66 @@ def tint_rgba(asset: np.ndarray, colour: tuple[int, int, int] | None,
     return result
 
 
+# A decomposed mark's bend is offered to its replacement from this size on: flat word marks
+# read up to about 13 % from their uneven outline alone (inference/bend_estimate.py).
+OFFER_MIN_BEND = 15.0
+
+
+def replacement_placement(asset: np.ndarray, quad: np.ndarray, old: Layer
+                          ) -> tuple[np.ndarray, float]:
+    """The quad and bend a new logo file takes in place of the logo layer `old` (whose place
+    is `quad`): fitted into it ("contain"), and bent as `old` is. A decomposed mark (its
+    printed pixels, unbent as a layer) offers its own bend back, read from its alpha's shape,
+    so the new logo lands with the same wrap over the ground the mark covered."""
+    from layerlift.inference.bend_estimate import estimate_bend
+    from layerlift.inference.warp import bend_for_width, quad_inside_arc
+
+    bend = old.bend
+    if old.ink is not None and bend == 0 and old.asset is not None and old.asset[..., 3].any():
+        estimate = estimate_bend(old.asset[..., 3])
+        if abs(estimate) >= OFFER_MIN_BEND:
+            bend, quad = estimate, quad_inside_arc(quad, estimate)
+    fitted = fit_asset_in_quad(asset, quad)
+    if bend:   # a narrower logo covers a smaller arc of the same cylinder
+        width = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
+        bend = bend_for_width(bend, (np.linalg.norm(fitted[1] - fitted[0])
+                                     + np.linalg.norm(fitted[2] - fitted[3])) / width)
+        bend = round(bend, 1)
+    return fitted, bend
+
+
 def asset_corners(asset: np.ndarray) -> np.ndarray:
     h, w = asset.shape[:2]
     return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
 
 
-def warp_asset(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Warp the asset onto `quad` in an HxW transparent canvas (straight alpha kept)."""
-    h, w = shape
-    out = np.zeros((h, w, 4), np.uint8)
-    box = quad_bbox(quad, (h, w))
-    if box is None:
-        return out
-    x0, y0, x1, y1 = box
-    matrix = cv2.getPerspectiveTransform(asset_corners(asset).astype(np.float32),
-                                         (quad - [x0, y0]).astype(np.float32))
-    # Premultiply so the resampling does not bleed the colour of transparent pixels.
-    a = asset[..., 3:4].astype(np.float32) / 255.0
-    premult = np.concatenate([asset[..., :3].astype(np.float32) * a, a * 255.0], axis=2)
-    warped = cv2.warpPerspective(premult, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    alpha = warped[..., 3:4]
-    rgb = np.where(alpha > 0, warped[..., :3] * 255.0 / np.maximum(alpha, 1e-6), 0)
-    out[y0:y1, x0:x1, :3] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    out[y0:y1, x0:x1, 3] = np.clip(np.rint(alpha[..., 0]), 0, 255).astype(np.uint8)
+def warp_asset(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
+               bend: float = 0.0) -> np.ndarray:
+    """Warp the asset onto `quad` (bent by `bend` percent) in an HxW transparent canvas
+    (straight alpha kept)."""
+    out = np.zeros(shape + (4,), np.uint8)
+    placed = placed_asset(asset, quad, shape, bend)
+    if placed is not None:
+        pixels, (x0, y0, x1, y1) = placed
+        out[y0:y1, x0:x1] = pixels
     return out
+
+
+def placed_asset(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
+                 bend: float = 0.0) -> tuple[np.ndarray, Rect] | None:
+    """The asset as placed on the photo (the core's warp, so the canvas, exports and compose
+    place it alike): straight-alpha RGBA over its box, and the box; None outside the photo."""
+    from layerlift.inference.warp import warp_asset as place
+
+    h, w = shape
+    placed = place(asset, np.asarray(quad, np.float64), (w, h), bend)
+    if placed is None:
+        return None
+    premult, box = placed
+    alpha = premult[..., 3:4]
+    rgb = np.where(alpha > 0, premult[..., :3] / np.maximum(alpha, 1e-6), 0)
+    pixels = np.concatenate([rgb, alpha], axis=2) * 255.0
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8), box
 
 
 def quad_bbox(quad: np.ndarray, shape: tuple[int, int]) -> Rect | None:

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from layerlift.desktop.display import prepare, remember
-from layerlift.desktop.document import Rect, quad_bbox, rgb_to_rgba
+from layerlift.desktop.document import Rect, rgb_to_rgba
 from layerlift.inference.crop import mask_bbox
+from layerlift.inference.warp import placed_box
 
 # The window reaches this far past the mask's (or quad's) box on each side: twice the box's
 # long side, and at least MIN_CONTEXT pixels. The engines' working crop is a square of 1.5x
@@ -109,8 +110,10 @@ def private_request(request: Any) -> Any:
 
 
 def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
-                **options: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
-    """The request for the window around the logo's quad, and the paste-back function
+                bend: float = 0.0, **options: Any
+                ) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+    """The request for the window around the placed logo (its quad, bent by `bend` percent),
+    and the paste-back function
     (returns the full-size recomposed RGBA). Nothing is copied on the caller's thread: the
     object's window goes as a view (layer pixels are never written in place; the worker
     copies it, `private_request`), and the full-size copy happens in `finish`, on the
@@ -118,13 +121,13 @@ def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
     from layerlift.inference.contract import ComposeRequest
 
     h, w = object_rgba.shape[:2]
-    box = quad_bbox(quad, (h, w))
+    box = placed_box(np.asarray(quad, np.float64), bend, (w, h))
     if box is None:       # the logo was moved off the photo: compose the whole photo
         box = (0, 0, w, h)
     x0, y0, x1, y1 = engine_window(box, (h, w))
     request = ComposeRequest(object=object_rgba[y0:y1, x0:x1, :3],
                              logo_asset=asset, quad=np.asarray(quad, np.float64) - [x0, y0],
-                             **options)
+                             bend=bend, **options)
 
     def finish(rgb: np.ndarray) -> np.ndarray:
         full = object_rgba.copy()

@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 
 from layerlift.desktop import canvas as tools
 from layerlift.desktop.autosave import Autosaver
+from layerlift.desktop.bend_control import BendControl
 from layerlift.desktop.canvas import Canvas
 from layerlift.desktop.document import (
     LOGO,
@@ -64,8 +65,8 @@ from layerlift.desktop.document import (
     Document,
     Layer,
     Rect,
-    fit_asset_in_quad,
     layers_from_decomposition,
+    replacement_placement,
     rgb_to_rgba,
 )
 from layerlift.desktop.file_writes import FileWrite, FileWrites
@@ -325,6 +326,13 @@ class MainWindow(QMainWindow):
         run = self.addToolBar("Run")
         run.setObjectName("run")
         run.addActions([self.act_decompose, self.act_recompose, self.act_replace_logo])
+        bend = self.addToolBar("Bend")          # shown with the transform / perspective tools
+        bend.setObjectName("bend")
+        self.bend_control = BendControl(self.undo)
+        bend.addWidget(self.bend_control)
+        bend.setVisible(False)
+        self.canvas.tool_changed.connect(
+            lambda tool: bend.setVisible(tool in (tools.TRANSFORM, tools.PERSPECTIVE)))
 
     def _build_layers_dock(self) -> None:
         dock = QDockWidget("Layers", self)
@@ -569,6 +577,7 @@ class MainWindow(QMainWindow):
         self.undo.clear()
         self.canvas.set_document(doc)
         self.layers_model.set_document(doc)
+        self.bend_control.set_document(doc)
         doc.listeners.append(self._on_doc)
         self.layers_view.setCurrentIndex(self.layers_model.index(0))
         self._sync_opacity_slider()
@@ -821,10 +830,10 @@ class MainWindow(QMainWindow):
         quad = layer.quad
         if layer.asset is None or not layer.asset[..., 3].any():
             quad = self._mask_quad()        # the engine found no mark: use the brushed area
-        quad = fit_asset_in_quad(asset, quad)
+        quad, bend = replacement_placement(asset, quad, layer)
         # A logo file is ink already (no light of this photo in it): no separate ink.
-        self.edit_layer(row, "Replace logo", asset=asset, ink=None, quad=quad, tint=None,
-                        tint_strength=0.0)
+        self.edit_layer(row, "Replace logo", asset=asset, ink=None, quad=quad, bend=bend,
+                        tint=None, tint_strength=0.0)
         return True
 
     def _mask_quad(self) -> np.ndarray:
@@ -882,7 +891,7 @@ class MainWindow(QMainWindow):
         from layerlift.desktop.jobs import compose_job
         # The ink, not the printed asset: compose shades an asset in the light at its quad.
         request, finish = compose_job(obj.rgba, logo.shown_ink(), np.array(logo.quad),
-                                      **self._engine_options())
+                                      logo.bend, **self._engine_options())
         self._start_job("compose", request, finish, "Recomposing")
         return True
 

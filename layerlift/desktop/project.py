@@ -2,7 +2,7 @@
 
 A project is an OpenRaster file: the layers as other apps see them, plus a hidden layer named
 "Layerlift mask" (the brushed mask) and, under the ORA's "layerlift/" folder, project.json
-(layer kinds, the logo's quad and tint, the last decomposition's meta, the engine settings)
+(layer kinds, the logo's quad, bend and tint, the last decomposition's meta, the engine settings)
 and the logo's own pixels (asset-N.png as printed, ink-N.png with the surface's shading
 divided out, see desktop/document.py), so the logo stays editable after reopening. Projects
 saved before the ink existed open with no ink (the asset then stands for it).
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from layerlift.desktop.document import ORIGINAL, Document, Layer
+from layerlift.inference.contract import BEND_LIMIT
 from layerlift.inference.errors import InputError
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def project_files(doc: Document, settings: dict | None = None) -> tuple[list, di
         if layer.asset is not None:
             name = f"asset-{i}.png"
             extra[name] = encode_png(layer.asset)
-            entry.update(asset=name, quad=np.asarray(layer.quad).tolist())
+            entry.update(asset=name, quad=np.asarray(layer.quad).tolist(),
+                         bend=float(layer.bend))
         if layer.ink is not None:
             name = f"ink-{i}.png"
             extra[name] = encode_png(layer.ink)
@@ -203,7 +205,7 @@ def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, 
                       visible=ora_entry.visible, opacity=ora_entry.opacity)
         if entry["asset"] is not None:
             layer.asset = ora.decode_picture(entry["asset"], "logo asset")
-            layer.quad = entry["quad"]
+            layer.quad, layer.bend = entry["quad"], entry["bend"]
             if entry["ink"] is not None:
                 layer.ink = ora.decode_picture(entry["ink"], "logo ink")
         else:
@@ -228,7 +230,8 @@ QUAD_LIMIT = 1e7
 def parse_project(data: bytes, label: str) -> dict[str, Any]:
     """project.json checked field by field; InputError (one line) for anything off.
 
-    Returns {"layers": [{"name", "kind", "asset", "ink", "quad", "tint", "tint_strength"}],
+    Returns {"layers": [{"name", "kind", "asset", "ink", "quad", "bend", "tint",
+    "tint_strength"}],
     "mask_layer", "photo", "meta", "settings"} with the types the document expects."""
     def damaged(what: str) -> InputError:
         return InputError(f"{label}: the Layerlift project data is damaged ({what})")
@@ -261,7 +264,7 @@ def _parse_entry(entry: Any, i: int, damaged) -> dict[str, Any]:
         if out[key] is not None and not isinstance(out[key], str):
             raise damaged(f"layer {i}'s {key} is not text")
     out["name"] = out["name"] or ""
-    out["asset"], out["ink"], out["quad"] = None, None, None
+    out["asset"], out["ink"], out["quad"], out["bend"] = None, None, None, 0.0
     if entry.get("asset") is not None:
         for key in ("asset", "ink"):
             value = entry.get(key)
@@ -269,6 +272,11 @@ def _parse_entry(entry: Any, i: int, damaged) -> dict[str, Any]:
                 raise damaged(f"layer {i}'s {key} is not a file name")
             out[key] = value
         out["quad"] = _parse_quad(entry.get("quad"), i, damaged)
+        bend = entry.get("bend")          # projects saved before bends existed: flat
+        bend = 0.0 if bend is None else bend
+        if not _is_number(bend) or abs(bend) > BEND_LIMIT:
+            raise damaged(f"layer {i}'s bend is not between -100 and 100")
+        out["bend"] = float(bend)
     out["tint"], out["tint_strength"] = None, 0.0
     if entry.get("tint") is not None:
         tint = entry["tint"]

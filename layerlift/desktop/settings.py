@@ -44,6 +44,7 @@ class Settings:
     window_geometry: str = ""       # hex of QWidget.saveGeometry()
     window_state: str = ""          # hex of QMainWindow.saveState()
     last_dir: str = ""
+    first_run_hint: bool = True     # the status bar says what to do first, until the first edit
 
     def add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())

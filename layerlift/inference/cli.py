@@ -135,6 +135,16 @@ def _parse_quad(text: str):
     return validate_quad([values[0:2], values[2:4], values[4:6], values[6:8]])
 
 
+def _parse_bend(text: str | None, has_quad: bool) -> float:
+    from layerlift.inference.contract import validate_bend
+
+    if text is None:
+        return 0.0
+    if not has_quad:
+        raise InputError("--bend bends a logo asset placed with --quad; give --quad too")
+    return validate_bend(text.strip().removesuffix("%"))
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -190,6 +200,9 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     c.add_argument("--logo", required=True, metavar="L", help="logo RGBA image")
     c.add_argument("--quad", metavar="x0,y0,x1,y1,x2,y2,x3,y3",
                    help="corners TL, TR, BR, BL in the object's pixels")
+    c.add_argument("--bend", metavar="PERCENT", default=None,
+                   help="with --quad: wrap the logo round a cylinder (mug, can, bottle), "
+                   "-100..100; > 0 arches the middle up, < 0 sags it; 0 = flat (default)")
     c.add_argument("--out", required=True, metavar="OUT", help="output .png or .jpg")
     c.add_argument("--strength", type=_fraction, default=None,
                    help="flux: how much the model may repaint the logo's area (0..1)")
@@ -358,6 +371,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
             raise InputError("--strength applies only to --engine flux")
         settings["strength"] = args.strength
     quad = _parse_quad(args.quad) if args.quad else None
+    bend = _parse_bend(args.bend, quad is not None)
     out = Path(args.out)
     object_path, logo_path = Path(args.object), Path(args.logo)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
@@ -374,7 +388,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
                          f"{obj.shape[1]}x{obj.shape[0]}; give --quad to place a logo asset")
     request = ComposeRequest(object=obj, logo=None if quad is not None else logo,
                              logo_asset=logo if quad is not None else None, quad=quad,
-                             **settings)
+                             bend=bend, **settings)
     request.validate()
     progress = Progress(f"composing {object_path.name}")
     try:

@@ -72,6 +72,7 @@ class ComposeRequest:
     logo: np.ndarray | None = None          # HxWx4 in place, or ...
     logo_asset: np.ndarray | None = None    # hxwx4 asset, warped onto ...
     quad: np.ndarray | None = None          # 4x2 float corners (TL, TR, BR, BL), photo coords
+    bend: float = 0.0                       # cylinder bend of the asset, percent -100..100
     engine: str = "classical"
     seed: int = 0
     steps: int | None = None
@@ -87,7 +88,11 @@ class ComposeRequest:
         validate_image(self.object, "object")
         if (self.logo is None) == (self.logo_asset is None):
             raise InputError("give either a logo in place or a logo asset with a quad")
+        self.bend = validate_bend(self.bend)
         if self.logo is not None:
+            if self.bend != 0:
+                raise InputError("a bend applies to a logo asset placed on a quad, "
+                                 "not to a logo in place")
             if self.logo.dtype != np.uint8 or self.logo.ndim != 3 or self.logo.shape[2] != 4:
                 raise InputError("logo must be an HxWx4 uint8 RGBA array")
             if self.logo.shape[:2] != self.object.shape[:2]:
@@ -135,6 +140,20 @@ def validate_quad(quad: Any) -> np.ndarray:
     if not (np.all(cross > 1e-6) or np.all(cross < -1e-6)):
         raise InputError("quad must be convex with corners in order (TL, TR, BR, BL)")
     return q
+
+
+BEND_LIMIT = 100.0   # percent; see inference/warp.py for what a bend does
+
+
+def validate_bend(bend: Any) -> float:
+    """The bend as a float in -100..100 (percent); InputError otherwise."""
+    try:
+        value = float(bend)
+    except (TypeError, ValueError):
+        raise InputError(f"bend must be a number of percent, got {bend!r}") from None
+    if not np.isfinite(value) or abs(value) > BEND_LIMIT:
+        raise InputError(f"bend must be between -100 and 100 (percent), got {bend!r}")
+    return value
 
 
 def validate_common(steps: int | None, size: int, candidates: int) -> None:

@@ -332,8 +332,9 @@ class OraFile:
         except ValueError:
             w = h = 0
         if w < 1 or h < 1 or w * h > MAX_PIXELS:
+            # repr: the file's own text may hold a line break; the message stays one line
             raise InputError(f"{self.label}: stack.xml gives no usable image size "
-                             f"({el.get('w', '')[:20]}x{el.get('h', '')[:20]}; at most "
+                             f"(w={el.get('w', '')[:20]!r}, h={el.get('h', '')[:20]!r}; at most "
                              f"{MAX_PIXELS // 1_000_000} megapixels)")
         return w, h
 

@@ -2,12 +2,14 @@
 canvas and exports, and carries its ink (shading divided out) for compose, through undo,
 projects and autosave.
 
-The photo is the bundled sample's recipe (resources/sample/make_sample.py: the same seed, a
-procedural mug in uneven light, an opaque print, a loosely brushed mask) at a small size.
+The photo is a procedural mug in uneven light with an opaque print and a loosely brushed mask,
+made by the core's synthetic generator (the recipe the bundled sample used before it became a
+real photograph) at a small size.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -30,12 +32,28 @@ def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
+SEED, KIND = 4, "mug"
+
+
+def brushed_mask(support: np.ndarray) -> np.ndarray:
+    """What a user paints: two broad brush strokes across the logo, covering it loosely."""
+    ys, xs = np.nonzero(support)
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    radius = int((y1 - y0) * 0.32) + 14
+    canvas = np.zeros(support.shape, np.uint8)
+    for frac, wobble in ((0.3, -6), (0.72, 9)):
+        y = int(y0 + (y1 - y0) * frac)
+        pts = np.array([[x0 - 10, y + wobble], [(x0 + x1) // 2, y - wobble], [x1 + 12, y]])
+        cv2.polylines(canvas, [pts.astype(np.int32)], False, 1, 2 * radius, cv2.LINE_AA)
+    grown = cv2.dilate(support.astype(np.uint8), np.ones((25, 25), np.uint8))
+    return (canvas | grown).astype(bool)
+
+
 @pytest.fixture(scope="module")
 def sample():
-    """(photo, brushed mask) made like the bundled sample."""
+    """(photo, brushed mask): the procedural mug."""
     from layerlift.inference.layers import alpha_over
     from layerlift.inference.synth import generate_triplet
-    from layerlift.resources.sample.make_sample import KIND, SEED, brushed_mask
 
     t = generate_triplet(SEED, SIZE, KIND, opaque=True)
     return alpha_over(t.logo, t.object), brushed_mask(t.logo[..., 3] > 0)

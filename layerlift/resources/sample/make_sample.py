@@ -1,9 +1,12 @@
-"""Make the bundled sample: a procedural mug with a printed logo, and a loosely brushed mask.
+"""Make the bundled sample: a real photograph with a real sewn mark, and a loose mask over it.
 
     .venv/bin/python -m layerlift.resources.sample.make_sample
 
-The photo is rendered by inference.synth (no outside image), so it is ours to ship. The same
-seed always gives the same files.
+The photo is scikit-image's `astronaut` (Eileen Collins, NASA; public domain, see README.md),
+written as a JPEG. The mask is a disc over her mission patch, a few pixels wider than the
+patch all round, as a user would brush it; the patch's circle was read off the photo with a
+Hough transform (centre 172, 384; radius about 38 px). The same inputs always give the same
+files.
 """
 
 from __future__ import annotations
@@ -16,14 +19,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from layerlift.inference.layers import alpha_over
-from layerlift.inference.synth import generate_triplet
-
-SEED = 4
-SIZE = 1600
-KIND = "mug"
-QUALITY = 88
+QUALITY = 95
 HERE = Path(__file__).resolve().parent
+PATCH_CENTRE = (172, 384)     # x, y in the photo's pixels
+PATCH_RADIUS = 38
+MARGIN = 8                    # px of suit round the patch inside the mask
 
 
 def save_atomic(image: Image.Image, path: Path, **options) -> None:
@@ -38,29 +38,25 @@ def save_atomic(image: Image.Image, path: Path, **options) -> None:
         raise
 
 
-def brushed_mask(support: np.ndarray) -> np.ndarray:
-    """What a user paints: two broad brush strokes across the logo, covering it loosely."""
-    ys, xs = np.nonzero(support)
-    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
-    radius = int((y1 - y0) * 0.32) + 14
-    canvas = np.zeros(support.shape, np.uint8)
-    for frac, wobble in ((0.3, -6), (0.72, 9)):
-        y = int(y0 + (y1 - y0) * frac)
-        pts = np.array([[x0 - 10, y + wobble], [(x0 + x1) // 2, y - wobble], [x1 + 12, y]])
-        cv2.polylines(canvas, [pts.astype(np.int32)], False, 1, 2 * radius, cv2.LINE_AA)
-    grown = cv2.dilate(support.astype(np.uint8), np.ones((25, 25), np.uint8))
-    return (canvas | grown).astype(bool)
+def photo() -> np.ndarray:
+    from skimage import data
+    return data.astronaut()
+
+
+def patch_mask(shape: tuple[int, int]) -> np.ndarray:
+    """The loose mask over the mission patch (HxW bool)."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.circle(mask, PATCH_CENTRE, PATCH_RADIUS + MARGIN, 1, thickness=-1)
+    return mask.astype(bool)
 
 
 def main() -> None:
-    t = generate_triplet(SEED, SIZE, KIND, opaque=True)
-    # Start from the exact composite (not the generator's own JPEG) and encode once.
-    photo = alpha_over(t.logo, t.object)
-    save_atomic(Image.fromarray(photo), HERE / "photo.jpg", format="JPEG", quality=QUALITY,
+    image = photo()
+    save_atomic(Image.fromarray(image), HERE / "photo.jpg", format="JPEG", quality=QUALITY,
                 optimize=True)
-    mask = Image.fromarray(brushed_mask(t.logo[..., 3] > 0).astype(np.uint8) * 255).convert("1")
+    mask = Image.fromarray(patch_mask(image.shape[:2]).astype(np.uint8) * 255).convert("1")
     save_atomic(mask, HERE / "mask.png", format="PNG", optimize=True)
-    print(f"wrote {HERE / 'photo.jpg'} and {HERE / 'mask.png'} ({t.meta['style']} logo)")
+    print(f"wrote {HERE / 'photo.jpg'} and {HERE / 'mask.png'}")
 
 
 if __name__ == "__main__":

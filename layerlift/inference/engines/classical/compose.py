@@ -6,7 +6,8 @@ A logo comes in one of two forms, and they mean different things (see `compose_c
   logo layer `decompose` returns. Its colour already carries the surface's light there, so it
   is only alpha-overed: decompose -> compose(in place) rebuilds the photo (the cycle).
 - **asset + quad**: the logo's *ink* (its colour in the surface's typical light: a designer's
-  file, or a decomposed logo passed through `deshade_logo`). It is warped onto the quad,
+  file, or a decomposed logo passed through `deshade_logo`). It is warped onto the quad
+  (bent round a cylinder by `request.bend`, see inference/warp.py),
   shaded by the surface at that place, softened to the photo's sharpness and alpha-overed.
 
 Shading is the surface's low-frequency luminance over a reference level: the median of that
@@ -32,6 +33,7 @@ from layerlift.inference.contract import (
 )
 from layerlift.inference.errors import InputError
 from layerlift.inference.layers import alpha_over
+from layerlift.inference.warp import warp_asset
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Shading context: the logo's box grown by this share of its long side. The desktop app's
@@ -177,41 +179,8 @@ def place_logo(request: ComposeRequest) -> tuple[np.ndarray, Box] | None:
         rgba = request.logo[y0:y1, x0:x1].astype(np.float32) / 255.0
         rgba[..., :3] *= rgba[..., 3:4]
         return rgba, box
-    return warp_asset(request.logo_asset, np.asarray(request.quad, np.float64), (w, h))
-
-
-def warp_asset(asset: np.ndarray, quad: np.ndarray, photo_size: tuple[int, int]
-               ) -> tuple[np.ndarray, Box] | None:
-    """Warp an RGBA asset so its outer corners land on `quad` (TL, TR, BR, BL, pixel edges).
-
-    Only the quad's bounding box (inside the photo) is computed, never the whole photo.
-    """
-    w, h = photo_size
-    x0 = max(int(np.floor(quad[:, 0].min())), 0)
-    y0 = max(int(np.floor(quad[:, 1].min())), 0)
-    x1 = min(int(np.ceil(quad[:, 0].max())), w)
-    y1 = min(int(np.ceil(quad[:, 1].max())), h)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    src = asset.astype(np.float32) / 255.0
-    src[..., :3] *= src[..., 3:4]
-    # Shrink a much larger asset first (area averaging), so the warp does not alias.
-    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
-    scale = max(sides[0], sides[2]) / src.shape[1], max(sides[1], sides[3]) / src.shape[0]
-    if max(scale) < 0.5:
-        nw = max(1, int(round(src.shape[1] * scale[0] * 1.5)))
-        nh = max(1, int(round(src.shape[0] * scale[1] * 1.5)))
-        src = cv2.resize(src, (nw, nh), interpolation=cv2.INTER_AREA)
-    sh, sw = src.shape[:2]
-    # Pixel-edge corners to OpenCV's pixel-centre coordinates: subtract half a pixel.
-    corners = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32) - 0.5
-    dst = (quad - np.array([x0, y0]) - 0.5).astype(np.float32)
-    matrix = cv2.getPerspectiveTransform(corners, dst)
-    warped = cv2.warpPerspective(src, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    if not (warped[..., 3] >= 0.5 / 255.0).any():
-        return None
-    return warped, (x0, y0, x1, y1)
+    return warp_asset(request.logo_asset, np.asarray(request.quad, np.float64), (w, h),
+                      request.bend)
 
 
 def context_box(box: Box, shape: tuple[int, int], margin: float) -> Box:
