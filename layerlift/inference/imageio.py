@@ -418,7 +418,7 @@ def atomic_file(path: PathLike, protect: Iterable[PathLike] = ()) -> Iterator[Bi
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, _existing_mode(path, 0o666 & ~_UMASK))
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:   # readable: the PSD writer copies from it
             yield f
             f.flush()
             os.fsync(f.fileno())

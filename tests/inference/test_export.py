@@ -333,3 +333,62 @@ def test_logo_asset_is_the_ink_with_the_shadow_divided_out(tmp_path, light):
     printed = asset[..., 3] > 0
     ink = np.array([60, 40, 20]) / light
     assert np.abs(asset[printed][:, :3].astype(float) - ink).max() <= 2
+
+
+@pytest.mark.parametrize("readable", [True, False])
+def test_psd_bands_shared_with_the_object_layer_hold_the_right_pixels(tmp_path, monkeypatch,
+                                                                       readable):
+    """Bands of a few rows: the merged image copies the Object layer's code outside the logo
+    (from the file when it can be read back, else encodes them), and the bands that the logo
+    covers are encoded from the merged pixels."""
+    from layerlift.inference import psd
+
+    monkeypatch.setattr(psd, "BAND_BYTES", 64 * 3)         # 3 rows per band
+    obj, logo = _layers()
+    buf = io.BytesIO()
+    if not readable:
+        monkeypatch.setattr(buf, "readable", lambda: False)
+    export._write_psd(buf, _export_layers(obj, logo))
+    doc = PSDImage.open(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(np.asarray(doc.topil())[..., :3], alpha_over(logo, obj))
+    np.testing.assert_array_equal(np.asarray(list(doc)[0].topil())[..., :3], obj)
+
+
+def test_psd_rows_as_literals_or_runs_decode_to_the_pixels():
+    """Photo-like bands (few runs) are cut into literal packets; bands with runs, or one row
+    repeated, go through the run-finding codec; psd-tools decodes each to the same rows."""
+    from psd_tools.compression import decode_rle
+
+    from layerlift.inference import psd
+
+    rng = np.random.default_rng(5)
+    noisy = rng.integers(0, 256, (6, 300), dtype=np.uint8)
+    runs = np.repeat(rng.integers(0, 256, (6, 30), dtype=np.uint8), 10, axis=1)
+    flat = np.full((6, 300), 9, np.uint8)
+    for rows, literal in ((noisy, True), (runs, False), (flat, False), (noisy[:, :128], True),
+                          (noisy[:, :1], None)):
+        counts, data = psd._encode_band(rows)
+        n, w = rows.shape
+        assert len(counts) == 2 * n
+        if literal is not None:
+            assert (len(data) > w * n) == literal             # literals are never smaller
+        assert decode_rle(counts + data, w, n, 8, 1) == rows.tobytes()
+
+
+def test_the_logo_asset_is_de_shaded_on_its_window_as_on_the_whole_photo(tmp_path):
+    """export_layers de-shades the logo on the window its shading is measured over; the
+    asset is the one the whole photo gives."""
+    from layerlift.inference.engines.classical.compose import deshade_logo
+    from layerlift.inference.layers import logo_asset
+
+    h, w = 300, 400
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    obj = np.clip(np.dstack([90 + 0.3 * xx, 120 + 0.2 * yy, 140 + 0.1 * xx]), 0, 255)
+    obj = obj.astype(np.uint8)
+    logo = np.zeros((h, w, 4), np.uint8)
+    logo[140:160, 200:240] = (30, 60, 200, 255)
+    logo[150:158, 205:230, 3] = 120
+    layers = Layers(object=obj, logo=logo)
+    export.export_layers(tmp_path, obj, layers)
+    written = np.asarray(Image.open(tmp_path / "logo_asset.png"))
+    np.testing.assert_array_equal(written, logo_asset(deshade_logo(logo, obj))[0])
