@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPolygonF,
+    QRegion,
     QTransform,
     QUndoStack,
     QWheelEvent,
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from layerlift.desktop.display import display_for
+from layerlift.desktop.display import display_for, prepare
 from layerlift.desktop.document import (
     LOGO,
     Document,
@@ -184,6 +185,35 @@ class PhotoLayerItem(QGraphicsItem):
         src = QRectF(exposed.x() * fx, exposed.y() * fy, exposed.width() * fx,
                      exposed.height() * fy)
         painter.drawImage(exposed, image, src)
+
+
+class WindowLayerItem(PhotoLayerItem):
+    """A window layer (desktop/document.py): its base drawn from the base's own display copy
+    (the Original's: shared, not made again) everywhere but the window, and the window's
+    pixels there, so an Object layer costs the display no more than its patch."""
+
+    def __init__(self, base: np.ndarray, patch: np.ndarray, offset: tuple[int, int]) -> None:
+        super().__init__(base)
+        self._patch = prepare(patch)           # small: made here, kept out of the cache
+        fmt = QImage.Format.Format_RGB32 if self._patch.opaque \
+            else QImage.Format.Format_ARGB32_Premultiplied
+        pixels = self._patch.levels[1]
+        h, w = pixels.shape[:2]
+        self._patch_image = QImage(pixels.data, w, h, pixels.strides[0], fmt)
+        self._patch_rect = QRectF(offset[0], offset[1], w, h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.save()
+        outside = QRegion(self.boundingRect().toAlignedRect()).subtracted(
+            QRegion(self._patch_rect.toAlignedRect()))
+        painter.setClipRegion(outside, Qt.ClipOperation.IntersectClip)
+        super().paint(painter, option, widget)
+        painter.restore()
+        if self._patch_rect.intersects(option.exposedRect):
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                                  painter.worldTransform().m11() < 1.0)
+            painter.drawImage(self._patch_rect, self._patch_image)
 
 
 class BrushCursor(QGraphicsItem):
@@ -385,6 +415,8 @@ class Canvas(QGraphicsView):
     def _make_item(self, layer: Layer) -> QGraphicsItem:
         if layer.rgba is not None:
             item = PhotoLayerItem(layer.rgba)
+        elif layer.patch is not None:
+            item = WindowLayerItem(layer.base, layer.patch, layer.offset)
         else:
             item = QGraphicsPixmapItem(rgba_to_pixmap(layer.shown_asset()))
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -401,7 +433,8 @@ class Canvas(QGraphicsView):
         old, new = self._item_layers[index], self.doc.layers[index]
         item = self._items[index]
         same_pixels = (old.rgba is new.rgba and old.asset is new.asset and old.tint == new.tint
-                       and old.tint_strength == new.tint_strength)
+                       and old.tint_strength == new.tint_strength and old.patch is new.patch
+                       and old.offset == new.offset)
         if not same_pixels:
             self.scene().removeItem(item)
             item = self._make_item(new)

@@ -881,8 +881,8 @@ class MainWindow(QMainWindow):
             return False
         from layerlift.desktop.jobs import compose_job
         # The ink, not the printed asset: compose shades an asset in the light at its quad.
-        request, finish = compose_job(obj.rgba, logo.shown_ink(), np.array(logo.quad),
-                                      **self._engine_options())
+        request, finish = compose_job(obj, logo.shown_ink(), np.array(logo.quad),
+                                      self.doc.shape, **self._engine_options())
         self._start_job("compose", request, finish, "Recomposing")
         return True
 
@@ -942,17 +942,19 @@ class MainWindow(QMainWindow):
         original = self.doc.layer(ORIGINAL) or Layer("Original", ORIGINAL,
                                                      rgba=rgb_to_rgba(self.doc.image))
         self.doc.meta = dict(result.meta)
-        self.doc.set_layers(layers_from_decomposition(original, result.object_rgba,
-                                                      result.asset, result.quad, result.ink))
+        self.doc.set_layers(layers_from_decomposition(
+            original, result.object_patch, result.object_offset, result.asset, result.quad,
+            result.ink))
         self.undo.push(StackChange(self.doc, DECOMPOSE, before, meta_before))
         row = self.doc.index_of(LOGO)
         if row is not None:
             self.layers_view.setCurrentIndex(self.layers_model.index(row))
 
-    def _apply_recomposition(self, rgba: np.ndarray) -> None:
+    def _apply_recomposition(self, result) -> None:
         before = list(self.doc.layers)
         layers = [layer for layer in before if layer.kind != RECOMPOSED]
-        layers.insert(0, Layer("Recomposed", RECOMPOSED, rgba=rgba))
+        layers.insert(0, Layer("Recomposed", RECOMPOSED, base=result.base, patch=result.patch,
+                               offset=result.offset))
         self.doc.set_layers(layers)
         self.undo.push(StackChange(self.doc, "Recompose", before, self.doc.meta))
 

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from layerlift.desktop.document import ORIGINAL, Document, Layer
+from layerlift.desktop.document import OBJECT, ORIGINAL, RECOMPOSED, Document, Layer, window_over
 from layerlift.inference.errors import InputError
 
 if TYPE_CHECKING:
     from layerlift.inference.ora import Limits, OraFile
 
 MASK_LAYER = "Layerlift mask"
+WINDOW_KINDS = (OBJECT, RECOMPOSED)     # layers that differ from the photo only in a window
 PROJECT_JSON = "project.json"
 FORMAT = "layerlift-project"
 PROTECT_HELP = "choose another name: the input photo is never overwritten"
@@ -214,6 +215,11 @@ def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, 
     original = next((layer for layer in doc_layers if layer.kind == ORIGINAL), None)
     if original is None or original.rgba is None:
         raise InputError(f"{label}: the project has no Original layer")
+    for layer in doc_layers:                  # held as windows over the photo, as when made
+        if layer.kind in WINDOW_KINDS and layer.rgba is not None \
+                and layer.rgba.shape == original.rgba.shape:
+            layer.patch, layer.offset = window_over(original.rgba, layer.rgba, (0, 0))
+            layer.base, layer.rgba = original.rgba, None
     image = np.ascontiguousarray(original.rgba[..., :3])
     mask = ora.decode_layer(mask_entry).rgba[..., 3].copy() if mask_entry is not None else None
     doc = Document(image, path=project["photo"], mask=mask, layers=doc_layers,

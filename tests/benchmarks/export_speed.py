@@ -65,8 +65,9 @@ def project_save_seconds(photo_path: Path, mask_path: Path, folder: Path) -> flo
     doc.set_mask(load_mask(mask_path, image.shape))
     request, finish = decompose_job(doc.image, doc.mask)
     result = finish(decompose(request))
-    doc.set_layers(layers_from_decomposition(doc.layers[0], result.object_rgba, result.asset,
-                                             result.quad, result.ink))
+    doc.set_layers(layers_from_decomposition(doc.layers[0], result.object_patch,
+                                             result.object_offset, result.asset, result.quad,
+                                             result.ink))
     doc.meta = dict(result.meta)
     start = time.perf_counter()
     save_project(snapshot(doc), folder / "project.ora", {"engine": "classical"})

@@ -41,11 +41,16 @@ def test_every_layer_field_survives_save_and_open(tmp_path):
         assert abs(opened.opacity - saved.opacity) <= 1 / 255, saved.name
         assert opened.tint == saved.tint, saved.name
         assert opened.tint_strength == saved.tint_strength, saved.name
-        for field in ("rgba", "asset", "ink", "quad"):
+        for field in ("asset", "ink", "quad"):
             a, b = getattr(saved, field), getattr(opened, field)
             assert (a is None) == (b is None), (saved.name, field)
             if a is not None:
                 np.testing.assert_array_equal(a, b, err_msg=f"{saved.name}.{field}")
+        np.testing.assert_array_equal(opened.render(back.shape), saved.render(doc.shape),
+                                      err_msg=saved.name)
+    # The Object is held as a window over the Original's pixels, as after a decomposition.
+    clean = back.layer(OBJECT)
+    assert clean.rgba is None and clean.base is back.layer(ORIGINAL).rgba
     np.testing.assert_array_equal(back.image, doc.image)
     np.testing.assert_array_equal(back.mask, doc.mask)
     assert back.meta == doc.meta and back.path == doc.path
