@@ -309,7 +309,13 @@ def snapshot(doc: Document) -> Document:
     """A copy safe to save from another thread while the user keeps editing.
 
     The layers' pixel arrays are never modified in place (edits replace them), so sharing
-    them is safe; the mask is painted in place, so it is copied.
+    them is safe; the mask is painted in place, so it is copied: only inside the rectangle
+    that holds every marked pixel (`mask_extent`; zero elsewhere), so the GUI thread does
+    not copy a whole 24 MP mask to start a save.
     """
-    return Document(doc.image, path=doc.path, mask=doc.mask.copy(),
+    mask = np.zeros_like(doc.mask)
+    if doc.mask_extent is not None:
+        x0, y0, x1, y1 = doc.mask_extent
+        mask[y0:y1, x0:x1] = doc.mask[y0:y1, x0:x1]
+    return Document(doc.image, path=doc.path, mask=mask,
                     layers=[Layer(**vars(layer)) for layer in doc.layers], meta=dict(doc.meta))
