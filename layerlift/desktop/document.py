@@ -303,8 +303,7 @@ class Document:
             self.mask = np.zeros(self.image.shape[:2], np.uint8)
         # A rectangle that holds every marked pixel (it grows with edits, erasing does not
         # shrink it), so finding the mask's box never scans a whole 24 MP mask.
-        self.mask_extent: Rect | None = None
-        self._grow_extent((0, 0, self.shape[1], self.shape[0]), self.mask)
+        self.mask_extent: Rect | None = nonzero_box(self.mask)
         if not self.layers:
             self.layers = [Layer("Original", ORIGINAL, rgba=rgb_to_rgba(self.image))]
 
@@ -382,8 +381,7 @@ class Document:
         self.mask = mask.astype(np.uint8) if mask.dtype == np.uint8 else \
             np.where(mask, 255, 0).astype(np.uint8)
         h, w = self.shape
-        self.mask_extent = None
-        self._grow_extent((0, 0, w, h), self.mask)
+        self.mask_extent = nonzero_box(self.mask)
         self.emit("mask", (0, 0, w, h))
 
     # -- layers --
@@ -415,6 +413,16 @@ class Document:
             a = rgba[..., 3:4].astype(np.float32) / 255.0 * layer.opacity
             out = rgba[..., :3].astype(np.float32) * a + out * (1 - a)
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def nonzero_box(mask: np.ndarray) -> Rect | None:
+    """The tight box of a mask's nonzero pixels; None when there are none."""
+    rows = np.flatnonzero(mask.max(axis=1))        # max: a fast reduction along rows
+    if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].max(axis=0))
+    return int(cols[0]), top, int(cols[-1]) + 1, bottom
 
 
 def clip_rect(rect: Rect, shape: tuple[int, int]) -> Rect | None:

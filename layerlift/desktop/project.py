@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from layerlift.desktop.document import OBJECT, ORIGINAL, RECOMPOSED, Document, Layer, window_over
+from layerlift.desktop.document import (
+    OBJECT,
+    ORIGINAL,
+    RECOMPOSED,
+    Document,
+    Layer,
+    quad_bbox,
+    warp_asset,
+    window_over,
+)
 from layerlift.inference.errors import InputError
 
 if TYPE_CHECKING:
@@ -86,16 +95,43 @@ def _finite(meta: dict) -> dict:
     return out
 
 
+def project_layers(doc: Document) -> list:
+    """The document's layers for a project file: the logo and the mask as windows at their
+    offsets (ORA stores layer offsets; other apps place them), the other layers complete."""
+    from layerlift.inference.export import ExportLayer
+
+    layers = []
+    for layer in doc.layers:
+        opacity = float(min(max(layer.opacity, 0.0), 1.0))
+        if layer.asset is not None:
+            pixels, offset = _logo_window(layer, doc.shape)
+            layers.append(ExportLayer(layer.name, pixels, layer.visible, opacity, offset))
+        else:
+            layers.append(ExportLayer(layer.name, layer.render(doc.shape), layer.visible,
+                                      opacity))
+    x0, y0, x1, y1 = doc.mask_extent or (0, 0, 1, 1)
+    mask_rgba = np.full((y1 - y0, x1 - x0, 4), 255, np.uint8)
+    mask_rgba[..., 3] = doc.mask[y0:y1, x0:x1]
+    layers.append(ExportLayer(MASK_LAYER, mask_rgba, visible=False, offset=(x0, y0)))
+    return layers
+
+
+def _logo_window(layer: Layer, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The logo warped onto its quad, only over the quad's box (what render() gives there)."""
+    box = quad_bbox(layer.quad, shape)
+    if box is None:                                   # moved off the photo: nothing shows
+        return np.zeros((1, 1, 4), np.uint8), (0, 0)
+    x0, y0, x1, y1 = box
+    pixels = warp_asset(layer.shown_asset(), np.asarray(layer.quad) - [x0, y0],
+                        (y1 - y0, x1 - x0))
+    return pixels, (x0, y0)
+
+
 def project_files(doc: Document, settings: dict | None = None) -> tuple[list, dict[str, bytes]]:
     """The ORA layers and extra files that make up a project."""
-    from layerlift.inference.export import ExportLayer
     from layerlift.inference.imageio import encode_png
 
-    layers = export_layers(doc)
-    mask_rgba = np.zeros(doc.shape + (4,), np.uint8)
-    mask_rgba[..., :3] = 255
-    mask_rgba[..., 3] = doc.mask
-    layers.append(ExportLayer(MASK_LAYER, mask_rgba, visible=False))
+    layers = project_layers(doc)
     extra: dict[str, bytes] = {}
     entries = []
     for i, layer in enumerate(doc.layers):
@@ -313,7 +349,7 @@ def snapshot(doc: Document) -> Document:
     that holds every marked pixel (`mask_extent`; zero elsewhere), so the GUI thread does
     not copy a whole 24 MP mask to start a save.
     """
-    mask = np.zeros_like(doc.mask)
+    mask = np.zeros(doc.mask.shape, doc.mask.dtype)     # calloc: no pages touched yet
     if doc.mask_extent is not None:
         x0, y0, x1, y1 = doc.mask_extent
         mask[y0:y1, x0:x1] = doc.mask[y0:y1, x0:x1]

@@ -55,16 +55,20 @@ EXPORT_FILES = ("object.png", "logo.png", "logo_asset.png", "layers.psd", "layer
 
 @dataclass
 class ExportLayer:
-    """One layer to export: HxWx4 uint8 straight-alpha RGBA covering the whole canvas."""
+    """One layer to export: HxWx4 uint8 straight-alpha RGBA covering the whole canvas, or,
+    with an `offset` (x, y), a window of the canvas whose top-left corner sits there (ORA
+    and PSD store such a layer as it is; a PNG folder gets it at canvas size)."""
 
     name: str
     rgba: np.ndarray
     visible: bool = True
     opacity: float = 1.0  # 0..1
+    offset: tuple[int, int] | None = None
 
 
 def _check_layers(layers: Sequence[ExportLayer]) -> tuple[int, int]:
-    """The canvas (h, w) shared by all layers; ValueError when they disagree."""
+    """The canvas (h, w): the size every layer without an offset shares (there must be one);
+    ValueError when they disagree or a window does not fit on the canvas."""
     if not layers:
         raise ValueError("nothing to export: no layers")
     shape = None
@@ -73,13 +77,44 @@ def _check_layers(layers: Sequence[ExportLayer]) -> tuple[int, int]:
         if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.ndim != 3 \
                 or a.shape[2] != 4:
             raise ValueError(f"layer {layer.name!r} must be an HxWx4 uint8 array")
+        if not 0.0 <= layer.opacity <= 1.0:
+            raise ValueError(f"layer {layer.name!r} opacity must be in [0, 1]")
+        if layer.offset is not None:
+            continue
         if shape is not None and a.shape[:2] != shape:
             raise ValueError(f"layer {layer.name!r} is {a.shape[1]}x{a.shape[0]}, "
                              f"the others {shape[1]}x{shape[0]}")
-        if not 0.0 <= layer.opacity <= 1.0:
-            raise ValueError(f"layer {layer.name!r} opacity must be in [0, 1]")
         shape = a.shape[:2]
+    if shape is None:
+        raise ValueError("one layer must cover the whole canvas")
+    for layer in layers:
+        if layer.offset is not None:
+            x, y = layer.offset
+            lh, lw = layer.rgba.shape[:2]
+            if x < 0 or y < 0 or x + lw > shape[1] or y + lh > shape[0]:
+                raise ValueError(f"layer {layer.name!r} ({lw}x{lh} at {x},{y}) does not fit "
+                                 f"on the {shape[1]}x{shape[0]} canvas")
     return shape
+
+
+def canvas_bbox(layer: ExportLayer) -> tuple[int, int, int, int] | None:
+    """The box of the layer's visible pixels on the canvas; None when it has none."""
+    box = _alpha_bbox(layer.rgba)
+    if box is None or layer.offset is None:
+        return box
+    x, y = layer.offset
+    return box[0] + x, box[1] + y, box[2] + x, box[3] + y
+
+
+def full_size(layer: ExportLayer, shape: tuple[int, int]) -> np.ndarray:
+    """The layer's RGBA at canvas size (a window placed on transparency)."""
+    if layer.offset is None:
+        return layer.rgba
+    out = np.zeros(shape + (4,), np.uint8)
+    x, y = layer.offset
+    lh, lw = layer.rgba.shape[:2]
+    out[y:y + lh, x:x + lw] = layer.rgba
+    return out
 
 
 def layers_from(layers: Layers) -> list[ExportLayer]:
@@ -100,20 +135,21 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
     shown = [layer for layer in layers if layer.visible and layer.opacity > 0]
     out, above = None, shown
     for i, layer in enumerate(shown):
-        if layer.opacity >= 1.0 and _opaque(layer.rgba):
+        if layer.offset is None and layer.opacity >= 1.0 and _opaque(layer.rgba):
             out, above = _rgb(layer.rgba), shown[:i]
             break
     if out is None:
         out = np.full((h, w, 3), 255, np.uint8)
     for layer in reversed(above):
-        box = _alpha_bbox(layer.rgba)
+        box = canvas_bbox(layer)
         if box is None:
             continue
         x0, y0, x1, y1 = box
+        ox, oy = layer.offset or (0, 0)
         band = max(1, BLEND_BAND_PIXELS // (x1 - x0))
         for top in range(y0, y1, band):
             bottom = min(y1, top + band)
-            crop = layer.rgba[top:bottom, x0:x1]
+            crop = layer.rgba[top - oy:bottom - oy, x0 - ox:x1 - ox]
             a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
             below = out[top:bottom, x0:x1]
             blended = crop[..., :3].astype(np.float32) * a + below * (1.0 - a)
@@ -153,7 +189,7 @@ def _write_psd(stream, layers: Sequence[ExportLayer], merged: np.ndarray | None 
 
     _check_layers(layers)
     merged = flatten(layers) if merged is None else merged
-    write_psd_stream(stream, layers, [_alpha_bbox(layer.rgba) for layer in layers], merged)
+    write_psd_stream(stream, layers, [canvas_bbox(layer) for layer in layers], merged)
 
 
 def write_psd(path: PathLike, layers: Sequence[ExportLayer]) -> None:
@@ -269,8 +305,9 @@ def _write_ora_zip(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes
     stack = ET.SubElement(image, "stack")
     files = _layer_file_names(layers)
     for layer, name in zip(layers, files, strict=True):  # first <layer> is the top one
+        x, y = layer.offset or (0, 0)
         ET.SubElement(stack, "layer", {
-            "name": xml_safe(layer.name), "src": f"data/{name}", "x": "0", "y": "0",
+            "name": xml_safe(layer.name), "src": f"data/{name}", "x": str(x), "y": str(y),
             "opacity": f"{layer.opacity:.4f}",
             "visibility": "visible" if layer.visible else "hidden",
             "composite-op": "svg:src-over",
@@ -308,7 +345,8 @@ def _write_png_layers(folder: Path, layers: Sequence[ExportLayer],
         encoder = encoder or own.enter_context(_encoder())
         for layer, name in zip(layers, files, strict=True):
             with atomic_file(folder / name) as f:
-                _write_layer_png(f, layer, encoder)
+                whole = ExportLayer(layer.name, full_size(layer, (h, w)))
+                _write_layer_png(f, whole, encoder)
     manifest = {
         "format": "layerlift-layers", "version": 1, "width": w, "height": h,
         "order": "top first",

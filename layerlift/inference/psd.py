@@ -56,8 +56,9 @@ def write_psd_stream(f: BinaryIO, layers: Sequence, bounds: Sequence, merged: np
                      ) -> None:
     """Write the PSD into `f` (seekable, positioned at its start).
 
-    `layers`: ExportLayers, top first; `bounds`: each layer's (x0, y0, x1, y1) box of
-    visible pixels, or None for an empty layer; `merged`: the flattened HxWx3 image."""
+    `layers`: ExportLayers, top first (a window layer's pixels at its offset); `bounds`:
+    each layer's (x0, y0, x1, y1) box of visible pixels on the canvas, or None for an empty
+    layer; `merged`: the flattened HxWx3 image."""
     h, w = merged.shape[:2]
     if w > MAX_SIDE or h > MAX_SIDE:
         raise InputError(f"a PSD can be at most {MAX_SIDE} pixels wide and high; this one "
@@ -75,7 +76,7 @@ def write_psd_stream(f: BinaryIO, layers: Sequence, bounds: Sequence, merged: np
     f.write(struct.pack(">h", len(layers)))
     channel_lengths = [_record(f, patches, layers[i], bounds[i]) for i in order]
     for i, lengths in zip(order, channel_lengths, strict=True):
-        _layer_channels(f, patches, layers[i].rgba, bounds[i], lengths, rows)
+        _layer_channels(f, patches, layers[i], bounds[i], lengths, rows)
     if (f.tell() - info_start) % 2:
         f.write(b"\0")
     info(f.tell() - info_start)
@@ -119,15 +120,16 @@ def _record(f: BinaryIO, patches: _Patches, layer, box) -> list[Callable[[int], 
     return lengths
 
 
-def _layer_channels(f: BinaryIO, patches: _Patches, rgba: np.ndarray, box,
+def _layer_channels(f: BinaryIO, patches: _Patches, layer, box,
                     lengths: Sequence[Callable[[int], None]], rows: _Rows) -> None:
     if box is None:
         for length in lengths:
             f.write(struct.pack(">H", 0))   # raw, no rows
             length(2)
         return
-    x0, y0, x1, y1 = box
-    crop = rgba[y0:y1, x0:x1]
+    x0, y0, x1, y1 = box                       # on the canvas; the layer may be a window
+    ox, oy = layer.offset or (0, 0)
+    crop = layer.rgba[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
     for index, length in zip((3, 0, 1, 2), lengths, strict=True):
         start = f.tell()
         f.write(struct.pack(">H", RLE))

@@ -392,3 +392,46 @@ def test_the_logo_asset_is_de_shaded_on_its_window_as_on_the_whole_photo(tmp_pat
     export.export_layers(tmp_path, obj, layers)
     written = np.asarray(Image.open(tmp_path / "logo_asset.png"))
     np.testing.assert_array_equal(written, logo_asset(deshade_logo(logo, obj))[0])
+
+
+def _with_a_window():
+    """An opaque canvas-size layer under a window layer placed at (12, 10)."""
+    obj, logo = _layers()
+    window = logo[10:30, 12:40].copy()
+    layers = [export.ExportLayer("Logo", window, offset=(12, 10)),
+              export.ExportLayer("Object", np.dstack([obj, np.full(obj.shape[:2], 255,
+                                                                   np.uint8)]))]
+    return obj, logo, layers
+
+
+def test_a_window_layer_is_stored_at_its_offset_in_ora_and_psd(tmp_path):
+    obj, logo, layers = _with_a_window()
+    np.testing.assert_array_equal(export.flatten(layers), alpha_over(logo, obj))
+    export.write_ora(tmp_path / "w.ora", layers)
+    with zipfile.ZipFile(tmp_path / "w.ora") as z:
+        stack = z.read("stack.xml").decode()
+        small = np.asarray(Image.open(io.BytesIO(z.read("data/logo.png"))))
+    assert 'x="12" y="10"' in stack and small.shape == (20, 28, 4)
+    back, _extra = ora.read_ora(tmp_path / "w.ora")
+    np.testing.assert_array_equal(back[0].rgba, logo)                # placed on the canvas
+    export.write_psd(tmp_path / "w.psd", layers)
+    psd = PSDImage.open(tmp_path / "w.psd")
+    logo_layer = list(psd)[1]
+    assert logo_layer.bbox == (12, 10, 40, 30)
+    np.testing.assert_array_equal(np.asarray(logo_layer.topil()), logo[10:30, 12:40])
+    np.testing.assert_array_equal(np.asarray(psd.topil())[..., :3], alpha_over(logo, obj))
+
+
+def test_a_png_folder_gets_window_layers_at_canvas_size(tmp_path):
+    _obj, logo, layers = _with_a_window()
+    export.write_png_folder(tmp_path / "f", layers)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "f" / "logo.png")), logo)
+
+
+def test_a_window_must_fit_on_the_canvas():
+    _obj, _logo, layers = _with_a_window()
+    layers[0].offset = (50, 10)                                    # 28 wide at x 50 of 64
+    with pytest.raises(ValueError, match="does not fit"):
+        export.flatten(layers)
+    with pytest.raises(ValueError, match="whole canvas"):
+        export.flatten(layers[:1])
