@@ -38,7 +38,7 @@ from layerlift.inference.imageio import (
     atomic_write_bytes,
     encode_png,
 )
-from layerlift.inference.layers import logo_asset
+from layerlift.inference.layers import logo_asset, logo_bbox
 from layerlift.inference.png import Encoder
 
 ORA_MIMETYPE = b"image/openraster"
@@ -99,7 +99,7 @@ def _check_layers(layers: Sequence[ExportLayer]) -> tuple[int, int]:
 
 def canvas_bbox(layer: ExportLayer) -> tuple[int, int, int, int] | None:
     """The box of the layer's visible pixels on the canvas; None when it has none."""
-    box = _alpha_bbox(layer.rgba)
+    box = logo_bbox(layer.rgba)
     if box is None or layer.offset is None:
         return box
     x, y = layer.offset
@@ -160,14 +160,6 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
 def _opaque(rgba: np.ndarray) -> bool:
     """Every pixel fully opaque (a reduction: no full-size temporary)."""
     return int(rgba[..., 3].min()) == 255
-
-
-def _alpha_bbox(rgba: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(rgba[..., 3].any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(rgba[..., 3].any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 # ---------------------------------------------------------------- PSD
@@ -414,7 +406,7 @@ def export_layers(out_dir: PathLike, image: np.ndarray, layers_obj: Layers) -> l
 def _logo_ink_asset(layers: Layers) -> np.ndarray:
     """The tight crop of the logo's ink, de-shaded on the window the shading is measured
     over (the logo's box grown by CONTEXT_MARGIN), not on the whole photo: same pixels."""
-    box = _alpha_bbox(layers.logo)
+    box = logo_bbox(layers.logo)
     if box is None:
         return logo_asset(layers.logo)[0]
     x0, y0, x1, y1 = context_box(box, layers.logo.shape[:2], CONTEXT_MARGIN)
