@@ -332,8 +332,10 @@ class OraFile:
         except ValueError:
             w = h = 0
         if w < 1 or h < 1 or w * h > MAX_PIXELS:
+            # The file's text as one line: an attribute may hold a newline.
+            shown = [" ".join(el.get(key, "")[:20].split()) for key in ("w", "h")]
             raise InputError(f"{self.label}: stack.xml gives no usable image size "
-                             f"({el.get('w', '')[:20]}x{el.get('h', '')[:20]}; at most "
+                             f"({shown[0]}x{shown[1]}; at most "
                              f"{MAX_PIXELS // 1_000_000} megapixels)")
         return w, h
 
