@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QPolygonF,
     QRegion,
     QTransform,
-    QUndoStack,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -45,14 +44,13 @@ from layerlift.desktop.document import (
     Rect,
     StrokeBackup,
     asset_corners,
-    clip_rect,
     moved_quad,
     quad_centre,
     rotated_quad,
     scaled_quad,
     union,
 )
-from layerlift.desktop.history import LayerChange, MaskEdit
+from layerlift.desktop.editor import Editor
 from layerlift.desktop.qimage import rgba_to_pixmap
 
 BRUSH, ERASER, BOX, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
@@ -318,9 +316,9 @@ class Canvas(QGraphicsView):
     tool_changed = Signal(str)
     mask_visibility_changed = Signal(bool)
 
-    def __init__(self, doc: Document, undo: QUndoStack, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, editor: Editor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.undo = undo
+        self.editor = editor            # gestures end in its methods: the undo steps
         self.setScene(QGraphicsScene(self))
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -560,7 +558,7 @@ class Canvas(QGraphicsView):
             return False
         before = self.doc.layers[index]
         self.doc.update_layer(index, quad=moved_quad(before.quad, dx, dy))
-        self.undo.push(LayerChange(self.doc, "Nudge logo", index, before))
+        self.editor.layer_edited(index, "Nudge logo", before)
         return True
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -654,24 +652,13 @@ class Canvas(QGraphicsView):
         rect = drag["rect"]
         if rect is None:
             return
-        x0, y0, x1, y1 = rect
-        before = drag["before"].before(rect)
-        if np.array_equal(before, self.doc.mask[y0:y1, x0:x1]):
-            return                           # nothing changed: no undo step
         text = "Erase" if drag["erase"] else "Brush stroke"
-        self.undo.push(MaskEdit(self.doc, text, rect, before))
+        self.editor.mask_edited(text, rect, drag["before"].before(rect))
 
     def add_box(self, a: QPointF, b: QPointF) -> bool:
         """Add the rectangle between two scene points to the mask (one undo step)."""
-        rect = clip_rect((round(a.x()), round(a.y()), round(b.x()), round(b.y())),
-                         self.doc.shape)
-        if rect is None:
-            return False
-        x0, y0, x1, y1 = rect
-        before = self.doc.mask[y0:y1, x0:x1].copy()
-        self.doc.fill_rect(rect)
-        self.undo.push(MaskEdit(self.doc, "Box", rect, before))
-        return True
+        return self.editor.add_box((round(a.x()), round(a.y()), round(b.x()),
+                                    round(b.y()))) is not None
 
     # ---- logo gestures ----
     def _logo_index(self) -> int | None:
@@ -731,4 +718,4 @@ class Canvas(QGraphicsView):
             return
         names = {"move": "Move logo", "corner": "Perspective", "scale": "Scale logo",
                  "rotate": "Rotate logo"}
-        self.undo.push(LayerChange(self.doc, names[drag["mode"]], index, drag["before"]))
+        self.editor.layer_edited(index, names[drag["mode"]], drag["before"])

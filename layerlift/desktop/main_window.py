@@ -26,7 +26,6 @@ from PySide6.QtGui import (
     QKeySequence,
     QPalette,
     QShowEvent,
-    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,17 +58,14 @@ from layerlift.desktop.canvas import Canvas
 from layerlift.desktop.document import (
     LOGO,
     OBJECT,
-    ORIGINAL,
-    RECOMPOSED,
     Document,
     Layer,
     Rect,
     fit_asset_in_quad,
-    layers_from_decomposition,
-    rgb_to_rgba,
 )
+from layerlift.desktop.editor import DECOMPOSE, Editor
 from layerlift.desktop.file_writes import FileWrite, FileWrites
-from layerlift.desktop.history import LayerChange, MaskEdit, StackChange
+from layerlift.desktop.history import StackChange
 from layerlift.desktop.layers_model import LayersModel, OpacityRole
 from layerlift.desktop.resources import resource_path
 from layerlift.desktop.settings import Settings, save_settings
@@ -83,7 +79,6 @@ IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif);;All
 PROJECT_FILTER = "Layerlift project (*.ora)"
 LOGO_FILTER = "Logos (*.png *.jpg *.jpeg *.webp *.svg *.svgz);;All files (*)"
 ENGINES = ("classical", "flux")
-DECOMPOSE = "Decompose"         # the undo step of a decomposition
 
 
 def icon(name: str) -> QIcon:
@@ -104,12 +99,6 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is b
-    return a == b
-
-
 class MainWindow(QMainWindow):
     job_done = Signal(str, str)           # kind, outcome: "ok" / "cancelled" / "failed"
     file_written = Signal(str, str, str)  # "Save" / "Export", path, error ("" if written)
@@ -119,8 +108,6 @@ class MainWindow(QMainWindow):
                  autosave_seconds: float | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self.undo = QUndoStack(self)
-        self.undo.setUndoLimit(500)
         self._edits = 0
         self.doc: Document | None = None
         self.last_error: str | None = None
@@ -135,7 +122,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 860)
 
         blank = Document(np.full((600, 800, 3), 236, np.uint8))
-        self.canvas = Canvas(blank, self.undo, self)
+        self.editor = Editor(blank, self)     # every edit and its undo step
+        self.undo = self.editor.undo
+        self.canvas = Canvas(blank, self.editor, self)
         self.doc = None                    # the blank canvas is not a document
         self.setCentralWidget(self.canvas)
         self.layers_model = LayersModel(blank, self.edit_layer, self.move_layer)
@@ -566,7 +555,7 @@ class MainWindow(QMainWindow):
         if self.worker.busy():
             self.cancel_job()
         self.doc = doc
-        self.undo.clear()
+        self.editor.set_document(doc)
         self.canvas.set_document(doc)
         self.layers_model.set_document(doc)
         doc.listeners.append(self._on_doc)
@@ -685,12 +674,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ mask edits
     def clear_mask(self) -> None:
-        if self.doc is None or self.doc.mask_extent is None:
-            return
-        rect = self.doc.mask_extent
-        before = self.doc.mask[rect[1]:rect[3], rect[0]:rect[2]].copy()
-        self.doc.fill_rect(rect, 0)
-        self.undo.push(MaskEdit(self.doc, "Clear mask", rect, before))
+        if self.doc is not None:
+            self.editor.clear_mask()
 
     def load_mask(self, path: str) -> bool:
         if self.doc is None:
@@ -701,10 +686,7 @@ class MainWindow(QMainWindow):
         except (LayerliftError, OSError) as exc:
             self.show_error("Cannot load mask", str(exc))
             return False
-        before = self.doc.mask.copy()
-        self.doc.set_mask(mask)
-        h, w = self.doc.shape
-        self.undo.push(MaskEdit(self.doc, "Load mask", (0, 0, w, h), before))
+        self.editor.load_mask(mask)
         return True
 
     def load_mask_dialog(self) -> None:
@@ -716,32 +698,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ layer edits
     def edit_layer(self, row: int, text: str | None = None, **changes) -> None:
         """One undoable change of a layer's fields (from the panel or the menus)."""
-        if self.doc is None or not 0 <= row < len(self.doc.layers):
-            return
-        before = self.doc.layers[row]
-        if all(_same(getattr(before, k), v) for k, v in changes.items()):
-            return
-        self.doc.update_layer(row, **changes)
-        if text is None:
-            key = next(iter(changes))
-            text = {"visible": "Visibility", "name": "Rename layer",
-                    "opacity": "Layer opacity"}.get(key, "Edit layer")
-        self.undo.push(LayerChange(self.doc, text, row, before))
+        if self.doc is not None:
+            self.editor.edit_layer(row, text, **changes)
 
     def move_layer(self, row: int, to: int) -> None:
         """Move a layer to index `to` of the stack (0 is the top), as one undo step."""
-        if self.doc is None:
-            return
-        count = len(self.doc.layers)
-        if not (0 <= row < count and 0 <= to < count) or row == to:
-            return
-        before = list(self.doc.layers)
-        layers = list(before)
-        layer = layers.pop(row)
-        layers.insert(to, layer)
-        self.doc.set_layers(layers)
-        self.undo.push(StackChange(self.doc, f"Move layer {layer.name}", before, self.doc.meta))
-        self.layers_view.setCurrentIndex(self.layers_model.index(to))
+        if self.doc is not None and self.editor.move_layer(row, to):
+            self.layers_view.setCurrentIndex(self.layers_model.index(to))
 
     def move_selected(self, step: int) -> None:
         """Bring the selected layer forward (step -1) or send it backward (+1)."""
@@ -782,7 +745,7 @@ class MainWindow(QMainWindow):
         if row is None or before is None or self.doc is None:
             return
         if self.doc.layers[row].opacity != before.opacity:
-            self.undo.push(LayerChange(self.doc, "Layer opacity", row, before))
+            self.editor.layer_edited(row, "Layer opacity", before)
 
     def solo_selected(self) -> None:
         """Show only the selected layer; again on a solo layer brings back what was shown."""
@@ -797,10 +760,7 @@ class MainWindow(QMainWindow):
             visible, self._solo_saved = saved, None
         else:
             visible, self._solo_saved = [i == row for i in range(len(before))], shown
-        new = [Layer(**{**vars(layer), "visible": v}) for layer, v in zip(before, visible,
-                                                                          strict=True)]
-        self.doc.set_layers(new)
-        self.undo.push(StackChange(self.doc, "Solo layer", before, self.doc.meta))
+        self.editor.show_layers(visible, "Solo layer")
 
     def _logo_row(self) -> int | None:
         return None if self.doc is None else self.doc.index_of(LOGO)
@@ -938,25 +898,13 @@ class MainWindow(QMainWindow):
         self.job_done.emit(kind, "ok")
 
     def _apply_decomposition(self, result) -> None:
-        before, meta_before = list(self.doc.layers), dict(self.doc.meta)
-        original = self.doc.layer(ORIGINAL) or Layer("Original", ORIGINAL,
-                                                     rgba=rgb_to_rgba(self.doc.image))
-        self.doc.meta = dict(result.meta)
-        self.doc.set_layers(layers_from_decomposition(
-            original, result.object_patch, result.object_offset, result.asset, result.quad,
-            result.ink))
-        self.undo.push(StackChange(self.doc, DECOMPOSE, before, meta_before))
+        self.editor.apply_decomposition(result)
         row = self.doc.index_of(LOGO)
         if row is not None:
             self.layers_view.setCurrentIndex(self.layers_model.index(row))
 
     def _apply_recomposition(self, result) -> None:
-        before = list(self.doc.layers)
-        layers = [layer for layer in before if layer.kind != RECOMPOSED]
-        layers.insert(0, Layer("Recomposed", RECOMPOSED, base=result.base, patch=result.patch,
-                               offset=result.offset))
-        self.doc.set_layers(layers)
-        self.undo.push(StackChange(self.doc, "Recompose", before, self.doc.meta))
+        self.editor.apply_recomposition(result)
 
     def _on_job_failed(self, _job: int, kind: str, message: str) -> None:
         self._job_ended()
