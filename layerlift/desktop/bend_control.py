@@ -8,23 +8,24 @@ document: undo, redo, opening a project and a new decomposition move it to the l
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 from layerlift.desktop.document import LOGO, Document, Layer
-from layerlift.desktop.history import LayerChange
 from layerlift.inference.contract import BEND_LIMIT
+
+if TYPE_CHECKING:
+    from layerlift.desktop.editor import Editor
 
 UNDO_TEXT = "Bend logo"
 
 
 class BendControl(QWidget):
-    def __init__(self, undo: QUndoStack, parent: QWidget | None = None) -> None:
+    def __init__(self, editor: Editor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.undo = undo
+        self.editor = editor       # the undo step is the Editor's (every push lives there)
         self.doc: Document | None = None
         self._before: Layer | None = None     # the logo when the slider was pressed
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -84,8 +85,7 @@ class BendControl(QWidget):
             return
         self.value_label.setText(f"{value} %")
         before = self.doc.layers[index] if self._before is None else self._before
-        self.doc.layers[index] = replace(self.doc.layers[index], bend=float(value))
-        self.doc.emit("layer", index)
+        self.doc.update_layer(index, bend=float(value))
         if not self.slider.isSliderDown():   # keyboard, wheel, a click on the groove
             self._push(index, before)
 
@@ -97,4 +97,4 @@ class BendControl(QWidget):
 
     def _push(self, index: int, before: Layer) -> None:
         if before.bend != self.doc.layers[index].bend:
-            self.undo.push(LayerChange(self.doc, UNDO_TEXT, index, before))
+            self.editor.layer_edited(index, UNDO_TEXT, before)

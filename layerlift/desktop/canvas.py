@@ -22,8 +22,8 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPolygonF,
+    QRegion,
     QTransform,
-    QUndoStack,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from layerlift.desktop.display import display_for
+from layerlift.desktop.display import display_for, prepare
 from layerlift.desktop.document import (
     LOGO,
     Document,
@@ -44,7 +44,6 @@ from layerlift.desktop.document import (
     Rect,
     StrokeBackup,
     asset_corners,
-    clip_rect,
     moved_quad,
     placed_asset,
     quad_centre,
@@ -52,7 +51,7 @@ from layerlift.desktop.document import (
     scaled_quad,
     union,
 )
-from layerlift.desktop.history import LayerChange, MaskEdit
+from layerlift.desktop.editor import Editor
 from layerlift.desktop.qimage import rgba_to_pixmap
 
 BRUSH, ERASER, BOX, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
@@ -187,6 +186,35 @@ class PhotoLayerItem(QGraphicsItem):
         painter.drawImage(exposed, image, src)
 
 
+class WindowLayerItem(PhotoLayerItem):
+    """A window layer (desktop/document.py): its base drawn from the base's own display copy
+    (the Original's: shared, not made again) everywhere but the window, and the window's
+    pixels there, so an Object layer costs the display no more than its patch."""
+
+    def __init__(self, base: np.ndarray, patch: np.ndarray, offset: tuple[int, int]) -> None:
+        super().__init__(base)
+        self._patch = prepare(patch)           # small: made here, kept out of the cache
+        fmt = QImage.Format.Format_RGB32 if self._patch.opaque \
+            else QImage.Format.Format_ARGB32_Premultiplied
+        pixels = self._patch.levels[1]
+        h, w = pixels.shape[:2]
+        self._patch_image = QImage(pixels.data, w, h, pixels.strides[0], fmt)
+        self._patch_rect = QRectF(offset[0], offset[1], w, h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.save()
+        outside = QRegion(self.boundingRect().toAlignedRect()).subtracted(
+            QRegion(self._patch_rect.toAlignedRect()))
+        painter.setClipRegion(outside, Qt.ClipOperation.IntersectClip)
+        super().paint(painter, option, widget)
+        painter.restore()
+        if self._patch_rect.intersects(option.exposedRect):
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                                  painter.worldTransform().m11() < 1.0)
+            painter.drawImage(self._patch_rect, self._patch_image)
+
+
 class BrushCursor(QGraphicsItem):
     """A two-tone circle showing the brush size, readable on light and dark photos."""
 
@@ -300,9 +328,9 @@ class Canvas(QGraphicsView):
     tool_changed = Signal(str)
     mask_visibility_changed = Signal(bool)
 
-    def __init__(self, doc: Document, undo: QUndoStack, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, editor: Editor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.undo = undo
+        self.editor = editor            # gestures end in its methods: the undo steps
         self.setScene(QGraphicsScene(self))
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -397,6 +425,8 @@ class Canvas(QGraphicsView):
     def _make_item(self, layer: Layer) -> QGraphicsItem:
         if layer.rgba is not None:
             item = PhotoLayerItem(layer.rgba)
+        elif layer.patch is not None:
+            item = WindowLayerItem(layer.base, layer.patch, layer.offset)
         elif layer.bend:
             item = bent_logo_item(layer, self.doc.shape)
         else:
@@ -415,7 +445,8 @@ class Canvas(QGraphicsView):
         old, new = self._item_layers[index], self.doc.layers[index]
         item = self._items[index]
         same_pixels = (old.rgba is new.rgba and old.asset is new.asset and old.tint == new.tint
-                       and old.tint_strength == new.tint_strength
+                       and old.tint_strength == new.tint_strength and old.patch is new.patch
+                       and old.offset == new.offset
                        and old.bend == new.bend == 0)  # a bent logo is re-placed on each edit
         if not same_pixels:
             self.scene().removeItem(item)
@@ -542,7 +573,7 @@ class Canvas(QGraphicsView):
             return False
         before = self.doc.layers[index]
         self.doc.update_layer(index, quad=moved_quad(before.quad, dx, dy))
-        self.undo.push(LayerChange(self.doc, "Nudge logo", index, before))
+        self.editor.layer_edited(index, "Nudge logo", before)
         return True
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -636,24 +667,13 @@ class Canvas(QGraphicsView):
         rect = drag["rect"]
         if rect is None:
             return
-        x0, y0, x1, y1 = rect
-        before = drag["before"].before(rect)
-        if np.array_equal(before, self.doc.mask[y0:y1, x0:x1]):
-            return                           # nothing changed: no undo step
         text = "Erase" if drag["erase"] else "Brush stroke"
-        self.undo.push(MaskEdit(self.doc, text, rect, before))
+        self.editor.mask_edited(text, rect, drag["before"].before(rect))
 
     def add_box(self, a: QPointF, b: QPointF) -> bool:
         """Add the rectangle between two scene points to the mask (one undo step)."""
-        rect = clip_rect((round(a.x()), round(a.y()), round(b.x()), round(b.y())),
-                         self.doc.shape)
-        if rect is None:
-            return False
-        x0, y0, x1, y1 = rect
-        before = self.doc.mask[y0:y1, x0:x1].copy()
-        self.doc.fill_rect(rect)
-        self.undo.push(MaskEdit(self.doc, "Box", rect, before))
-        return True
+        return self.editor.add_box((round(a.x()), round(a.y()), round(b.x()),
+                                    round(b.y()))) is not None
 
     # ---- logo gestures ----
     def _logo_index(self) -> int | None:
@@ -713,4 +733,4 @@ class Canvas(QGraphicsView):
             return
         names = {"move": "Move logo", "corner": "Perspective", "scale": "Scale logo",
                  "rotate": "Rotate logo"}
-        self.undo.push(LayerChange(self.doc, names[drag["mode"]], index, drag["before"]))
+        self.editor.layer_edited(index, names[drag["mode"]], drag["before"])

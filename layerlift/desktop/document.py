@@ -4,10 +4,14 @@ Widgets bind to it through `Document.listeners`: plain callables called with an 
 and a payload ("mask", (x0, y0, x1, y1)) / ("layers", None) / ("layer", index) / ("image", None).
 Undo lives outside (desktop/history.py builds QUndoCommands on top of these methods).
 
-Layers are kept top first, as in the export module. A layer holds either full-size pixels
-(`rgba`) or, for the logo, a small `asset` plus the `quad` (4 corners TL, TR, BR, BL in photo
-coordinates) it is warped onto, so moving, scaling, rotating and perspective are just corner
-edits; `render()` produces the in-place RGBA when a full-size picture is needed.
+Layers are kept top first, as in the export module. A layer holds full-size pixels (`rgba`:
+the Original), or, for the logo, a small `asset` plus the `quad` (4 corners TL, TR, BR, BL in
+photo coordinates) it is warped onto, so moving, scaling, rotating and perspective are just
+corner edits; or it is a window (the Object and Recomposed layers): a full-size `base` it
+shares with the Original (never copied) and the `patch` of pixels where it differs, at
+`offset`. A decomposition changes the photo only around the logo, so what it adds to the
+document, the undo history and the display is the size of that window, not of the photo.
+`render()` produces the full-size RGBA where one is really needed (exports, project files).
 
 A decomposed logo has two versions of its pixels. `asset` is the logo as printed: its colour
 carries the surface's light, so Logo over Object rebuilds the photo, and it is what the canvas
@@ -44,6 +48,34 @@ class Layer:
     opacity: float = 1.0
     tint: tuple[int, int, int] | None = None   # logo only: recolour keeping alpha and shading
     tint_strength: float = 0.0
+    base: np.ndarray | None = None      # a window layer: the photo-size RGBA it lies over
+    patch: np.ndarray | None = None     # ... its own pixels, hxwx4, where it differs from base
+    offset: tuple[int, int] = (0, 0)    # ... where the patch's top-left corner sits (x, y)
+
+    @property
+    def patch_rect(self) -> Rect:
+        assert self.patch is not None
+        x, y = self.offset
+        return x, y, x + self.patch.shape[1], y + self.patch.shape[0]
+
+    def window(self, rect: Rect) -> np.ndarray:
+        """This layer's RGBA inside `rect` (clipped to the photo): a view of the full-size
+        pixels where they hold it all, else a copy with the patch pasted in."""
+        full = self.rgba if self.rgba is not None else self.base
+        if full is None:
+            raise ValueError("a logo layer has no window of full-size pixels")
+        x0, y0, x1, y1 = rect
+        view = full[y0:y1, x0:x1]
+        if self.patch is None:
+            return view
+        px0, py0, px1, py1 = self.patch_rect
+        ix0, iy0, ix1, iy1 = max(x0, px0), max(y0, py0), min(x1, px1), min(y1, py1)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return view
+        out = view.copy()
+        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = self.patch[iy0 - py0:iy1 - py0,
+                                                               ix0 - px0:ix1 - px0]
+        return out
 
     def shown_asset(self) -> np.ndarray:
         """The logo asset with its tint applied (the pixels the canvas and compose use)."""
@@ -57,10 +89,27 @@ class Layer:
         return tint_rgba(ink, self.tint, self.tint_strength)
 
     def render(self, shape: tuple[int, int]) -> np.ndarray:
-        """Full-size straight-alpha RGBA of this layer."""
+        """Full-size straight-alpha RGBA of this layer (a window layer's is a new array)."""
         if self.rgba is not None:
             return self.rgba
+        if self.patch is not None:
+            return self.window((0, 0, shape[1], shape[0]))
         return warp_asset(self.shown_asset(), self.quad, shape, self.bend)
+
+
+def window_over(base: np.ndarray, pixels: np.ndarray, offset: tuple[int, int]
+                ) -> tuple[np.ndarray, tuple[int, int]]:
+    """(patch, offset) of `pixels` (placed at `offset` over `base`) cut to the box where they
+    differ from `base`; a 1x1 patch when they do not differ at all."""
+    x, y = offset
+    h, w = pixels.shape[:2]
+    differs = np.any(pixels != base[y:y + h, x:x + w], axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    if rows.size == 0:
+        return pixels[:1, :1].copy(), (x, y)
+    cols = np.flatnonzero(differs.any(axis=0))
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return pixels[top:bottom, left:right].copy(), (x + left, y + top)
 
 
 def rgb_to_rgba(rgb: np.ndarray) -> np.ndarray:
@@ -290,8 +339,7 @@ class Document:
             self.mask = np.zeros(self.image.shape[:2], np.uint8)
         # A rectangle that holds every marked pixel (it grows with edits, erasing does not
         # shrink it), so finding the mask's box never scans a whole 24 MP mask.
-        self.mask_extent: Rect | None = None
-        self._grow_extent((0, 0, self.shape[1], self.shape[0]), self.mask)
+        self.mask_extent: Rect | None = nonzero_box(self.mask)
         if not self.layers:
             self.layers = [Layer("Original", ORIGINAL, rgba=rgb_to_rgba(self.image))]
 
@@ -369,8 +417,7 @@ class Document:
         self.mask = mask.astype(np.uint8) if mask.dtype == np.uint8 else \
             np.where(mask, 255, 0).astype(np.uint8)
         h, w = self.shape
-        self.mask_extent = None
-        self._grow_extent((0, 0, w, h), self.mask)
+        self.mask_extent = nonzero_box(self.mask)
         self.emit("mask", (0, 0, w, h))
 
     # -- layers --
@@ -404,6 +451,16 @@ class Document:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def nonzero_box(mask: np.ndarray) -> Rect | None:
+    """The tight box of a mask's nonzero pixels; None when there are none."""
+    rows = np.flatnonzero(mask.max(axis=1))        # max: a fast reduction along rows
+    if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].max(axis=0))
+    return int(cols[0]), top, int(cols[-1]) + 1, bottom
+
+
 def clip_rect(rect: Rect, shape: tuple[int, int]) -> Rect | None:
     h, w = shape
     x0, y0, x1, y1 = rect
@@ -416,11 +473,13 @@ def clip_rect(rect: Rect, shape: tuple[int, int]) -> Rect | None:
     return x0, y0, x1, y1
 
 
-def layers_from_decomposition(original: Layer, object_rgba: np.ndarray, asset: np.ndarray,
+def layers_from_decomposition(original: Layer, object_patch: np.ndarray,
+                              object_offset: tuple[int, int], asset: np.ndarray,
                               quad: np.ndarray, ink: np.ndarray | None = None) -> list[Layer]:
-    """The layer stack after a decomposition: Logo over Object over the (hidden) Original."""
+    """The layer stack after a decomposition: Logo over Object (a window over the Original's
+    pixels) over the (hidden) Original."""
     return [
         Layer("Logo", LOGO, asset=asset, ink=ink, quad=np.asarray(quad, np.float64)),
-        Layer("Object", OBJECT, rgba=object_rgba),
+        Layer("Object", OBJECT, base=original.rgba, patch=object_patch, offset=object_offset),
         replace(original, visible=False),
     ]

@@ -6,8 +6,9 @@ seconds and, holding the GIL in numpy calls, stalls the UI. So the app hands the
 window generously larger than the engine's own working crop (see `engine_window`) and pastes
 the result back. Outside the mask the object is the photo, bit for bit, either way.
 
-`finish_*` run in the worker thread too: they build the full-size layer pixels, so the GUI
-thread only wraps finished arrays.
+`finish_*` run in the worker thread too: they cut the result to the window where it differs
+from the photo (the Object and Recomposed layers are windows over the photo's pixels, see
+desktop/document.py), so nothing photo-sized is made for a result.
 
 The decomposed logo comes back as printed (it carries the surface's light); `finish` also
 divides that light out (`deshade_logo`) for the ink that Recompose hands to compose, which
@@ -24,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from layerlift.desktop.display import prepare, remember
-from layerlift.desktop.document import Rect, rgb_to_rgba
+from layerlift.desktop.document import Layer, Rect, rgb_to_rgba, union, window_over
 from layerlift.inference.crop import mask_bbox
 from layerlift.inference.warp import placed_box
 
@@ -45,7 +45,8 @@ def engine_window(box: Rect, shape: tuple[int, int]) -> Rect:
 
 @dataclass
 class Decomposition:
-    object_rgba: np.ndarray      # HxWx4, full photo size, opaque
+    object_patch: np.ndarray     # hxwx4, opaque: the object where it differs from the photo
+    object_offset: tuple[int, int]   # where that patch sits (x, y)
     asset: np.ndarray            # the logo's tight RGBA crop, as printed
     ink: np.ndarray              # the same crop with the surface's shading divided out
     quad: np.ndarray             # where both sit in the photo
@@ -78,9 +79,8 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
                                **options)
 
     def finish(layers: Any) -> Decomposition:
-        full = rgb_to_rgba(image)
-        full[y0:y1, x0:x1, :3] = layers.object
-        remember(full, prepare(full))      # the canvas's copy, made here off the GUI thread
+        patch, offset = window_over(image, layers.object, (x0, y0))
+        patch = rgb_to_rgba(patch)
         asset, quad = logo_asset(layers.logo)
         # De-shading keeps the alpha, so the ink's crop is the asset's box: cut the same box.
         (ax0, ay0), (ax1, ay1) = quad[0].astype(int), quad[2].astype(int)
@@ -88,7 +88,7 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
         meta = dict(layers.meta, window=list(window))
         if meta.get("filled_box"):     # the engine saw the window: back to photo pixels
             meta["filled_box"] = shift_box(meta["filled_box"], x0, y0)
-        return Decomposition(full, asset, ink, quad + [x0, y0], meta)
+        return Decomposition(patch, offset, asset, ink, quad + [x0, y0], meta)
 
     return request, finish
 
@@ -109,32 +109,44 @@ def private_request(request: Any) -> Any:
     return request
 
 
-def compose_job(object_rgba: np.ndarray, asset: np.ndarray, quad: np.ndarray,
-                bend: float = 0.0, **options: Any
-                ) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+@dataclass
+class Recomposition:
+    base: np.ndarray             # HxWx4: the photo-size pixels the layer lies over
+    patch: np.ndarray            # the recomposed pixels where they differ from `base`
+    offset: tuple[int, int]
+
+
+def compose_job(object_layer: Layer, asset: np.ndarray, quad: np.ndarray,
+                shape: tuple[int, int], bend: float = 0.0, **options: Any
+                ) -> tuple[Any, Callable[[np.ndarray], Recomposition]]:
     """The request for the window around the placed logo (its quad, bent by `bend` percent),
-    and the paste-back function
-    (returns the full-size recomposed RGBA). Nothing is copied on the caller's thread: the
-    object's window goes as a view (layer pixels are never written in place; the worker
-    copies it, `private_request`), and the full-size copy happens in `finish`, on the
-    worker's thread too."""
+    and the paste-back function (returns the Recomposed layer's window over the object's
+    base). The object's window goes as a view where the layer's full-size pixels hold it
+    (layer pixels are never written in place; the worker copies it, `private_request`);
+    nothing photo-sized is copied."""
     from layerlift.inference.contract import ComposeRequest
 
-    h, w = object_rgba.shape[:2]
+    h, w = shape
     box = placed_box(np.asarray(quad, np.float64), bend, (w, h))
     if box is None:       # the logo was moved off the photo: compose the whole photo
         box = (0, 0, w, h)
-    x0, y0, x1, y1 = engine_window(box, (h, w))
-    request = ComposeRequest(object=object_rgba[y0:y1, x0:x1, :3],
+    window = engine_window(box, (h, w))
+    x0, y0, x1, y1 = window
+    request = ComposeRequest(object=object_layer.window(window)[..., :3],
                              logo_asset=asset, quad=np.asarray(quad, np.float64) - [x0, y0],
                              bend=bend, **options)
+    base = object_layer.rgba if object_layer.rgba is not None else object_layer.base
 
-    def finish(rgb: np.ndarray) -> np.ndarray:
-        full = object_rgba.copy()
-        full[..., 3] = 255
-        full[y0:y1, x0:x1, :3] = rgb
-        remember(full, prepare(full))
-        return full
+    def finish(rgb: np.ndarray) -> Recomposition:
+        # The new layer differs from the base where the object did and where compose drew.
+        area = window if object_layer.patch is None else union(window,
+                                                               object_layer.patch_rect)
+        ax0, ay0, _ax1, _ay1 = area
+        pixels = object_layer.window(area).copy()
+        pixels[..., 3] = 255
+        pixels[y0 - ay0:y1 - ay0, x0 - ax0:x1 - ax0, :3] = rgb
+        patch, offset = window_over(base, pixels, (ax0, ay0))
+        return Recomposition(base, patch, offset)
 
     return request, finish
 

@@ -38,15 +38,19 @@ def thumbnail(layer: Layer, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     scale = THUMB / max(h, w)
     tw, th = max(1, round(w * scale)), max(1, round(h * scale))
-    if layer.rgba is not None:
+    full = layer.rgba if layer.rgba is not None else layer.base
+    if full is not None:
         # From the smallest copy of the layer's display pixels (desktop/display.py: made with
         # the layer, off the GUI thread, and needed by the canvas anyway): BGRA, premultiplied
         # unless opaque. Shrinking the 24 MP layer itself costs ~1 ms even decimated.
-        display = display_for(layer.rgba)
+        display = display_for(full)
         small = cv2.resize(display.level(max(display.levels)), (tw, th),
                            interpolation=cv2.INTER_AREA)
         rgba = cv2.cvtColor(small, cv2.COLOR_BGRA2RGBA)
-        return rgba if display.opaque else cv2.cvtColor(rgba, cv2.COLOR_mRGBA2RGBA)
+        rgba = rgba if display.opaque else cv2.cvtColor(rgba, cv2.COLOR_mRGBA2RGBA)
+        if layer.patch is not None:
+            _paste_shrunk(rgba, layer.patch, layer.offset, tw / w, th / h)
+        return rgba
     # A logo is small in the photo: its thumbnail shows the logo itself, fitted.
     asset = layer.shown_asset()
     ah, aw = asset.shape[:2]
@@ -60,9 +64,22 @@ def thumbnail(layer: Layer, shape: tuple[int, int]) -> np.ndarray:
     return square
 
 
+def _paste_shrunk(thumb: np.ndarray, patch: np.ndarray, offset: tuple[int, int],
+                  fx: float, fy: float) -> None:
+    """A window layer's patch shrunk into its place in the base's thumbnail."""
+    x0, y0 = int(offset[0] * fx), int(offset[1] * fy)
+    x1 = max(x0 + 1, round((offset[0] + patch.shape[1]) * fx))
+    y1 = max(y0 + 1, round((offset[1] + patch.shape[0]) * fy))
+    x1, y1 = min(x1, thumb.shape[1]), min(y1, thumb.shape[0])
+    if x1 > x0 and y1 > y0:
+        thumb[y0:y1, x0:x1] = cv2.resize(patch, (x1 - x0, y1 - y0),
+                                         interpolation=cv2.INTER_AREA)
+
+
 def same_pixels(a: Layer, b: Layer) -> bool:
     return (a.rgba is b.rgba and a.asset is b.asset and a.tint == b.tint
-            and a.tint_strength == b.tint_strength)
+            and a.tint_strength == b.tint_strength and a.patch is b.patch
+            and a.offset == b.offset)
 
 
 class LayersModel(QAbstractListModel):

@@ -26,7 +26,6 @@ from PySide6.QtGui import (
     QKeySequence,
     QPalette,
     QShowEvent,
-    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -60,17 +59,14 @@ from layerlift.desktop.canvas import Canvas
 from layerlift.desktop.document import (
     LOGO,
     OBJECT,
-    ORIGINAL,
-    RECOMPOSED,
     Document,
     Layer,
     Rect,
-    layers_from_decomposition,
     replacement_placement,
-    rgb_to_rgba,
 )
+from layerlift.desktop.editor import DECOMPOSE, Editor
 from layerlift.desktop.file_writes import FileWrite, FileWrites
-from layerlift.desktop.history import LayerChange, MaskEdit, StackChange
+from layerlift.desktop.history import StackChange
 from layerlift.desktop.layers_model import LayersModel, OpacityRole
 from layerlift.desktop.resources import resource_path
 from layerlift.desktop.settings import Settings, save_settings
@@ -84,7 +80,6 @@ IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif);;All
 PROJECT_FILTER = "Layerlift project (*.ora)"
 LOGO_FILTER = "Logos (*.png *.jpg *.jpeg *.webp *.svg *.svgz);;All files (*)"
 ENGINES = ("classical", "flux")
-DECOMPOSE = "Decompose"         # the undo step of a decomposition
 
 
 def icon(name: str) -> QIcon:
@@ -105,12 +100,6 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is b
-    return a == b
-
-
 class MainWindow(QMainWindow):
     job_done = Signal(str, str)           # kind, outcome: "ok" / "cancelled" / "failed"
     file_written = Signal(str, str, str)  # "Save" / "Export", path, error ("" if written)
@@ -120,8 +109,6 @@ class MainWindow(QMainWindow):
                  autosave_seconds: float | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self.undo = QUndoStack(self)
-        self.undo.setUndoLimit(500)
         self._edits = 0
         self.doc: Document | None = None
         self.last_error: str | None = None
@@ -136,7 +123,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 860)
 
         blank = Document(np.full((600, 800, 3), 236, np.uint8))
-        self.canvas = Canvas(blank, self.undo, self)
+        self.editor = Editor(blank, self)     # every edit and its undo step
+        self.undo = self.editor.undo
+        self.canvas = Canvas(blank, self.editor, self)
         self.doc = None                    # the blank canvas is not a document
         self.setCentralWidget(self.canvas)
         self.layers_model = LayersModel(blank, self.edit_layer, self.move_layer)
@@ -328,7 +317,7 @@ class MainWindow(QMainWindow):
         run.addActions([self.act_decompose, self.act_recompose, self.act_replace_logo])
         bend = self.addToolBar("Bend")          # shown with the transform / perspective tools
         bend.setObjectName("bend")
-        self.bend_control = BendControl(self.undo)
+        self.bend_control = BendControl(self.editor)
         bend.addWidget(self.bend_control)
         bend.setVisible(False)
         self.canvas.tool_changed.connect(
@@ -574,7 +563,7 @@ class MainWindow(QMainWindow):
         if self.worker.busy():
             self.cancel_job()
         self.doc = doc
-        self.undo.clear()
+        self.editor.set_document(doc)
         self.canvas.set_document(doc)
         self.layers_model.set_document(doc)
         self.bend_control.set_document(doc)
@@ -694,12 +683,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ mask edits
     def clear_mask(self) -> None:
-        if self.doc is None or self.doc.mask_extent is None:
-            return
-        rect = self.doc.mask_extent
-        before = self.doc.mask[rect[1]:rect[3], rect[0]:rect[2]].copy()
-        self.doc.fill_rect(rect, 0)
-        self.undo.push(MaskEdit(self.doc, "Clear mask", rect, before))
+        if self.doc is not None:
+            self.editor.clear_mask()
 
     def load_mask(self, path: str) -> bool:
         if self.doc is None:
@@ -710,10 +695,7 @@ class MainWindow(QMainWindow):
         except (LayerliftError, OSError) as exc:
             self.show_error("Cannot load mask", str(exc))
             return False
-        before = self.doc.mask.copy()
-        self.doc.set_mask(mask)
-        h, w = self.doc.shape
-        self.undo.push(MaskEdit(self.doc, "Load mask", (0, 0, w, h), before))
+        self.editor.load_mask(mask)
         return True
 
     def load_mask_dialog(self) -> None:
@@ -725,32 +707,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ layer edits
     def edit_layer(self, row: int, text: str | None = None, **changes) -> None:
         """One undoable change of a layer's fields (from the panel or the menus)."""
-        if self.doc is None or not 0 <= row < len(self.doc.layers):
-            return
-        before = self.doc.layers[row]
-        if all(_same(getattr(before, k), v) for k, v in changes.items()):
-            return
-        self.doc.update_layer(row, **changes)
-        if text is None:
-            key = next(iter(changes))
-            text = {"visible": "Visibility", "name": "Rename layer",
-                    "opacity": "Layer opacity"}.get(key, "Edit layer")
-        self.undo.push(LayerChange(self.doc, text, row, before))
+        if self.doc is not None:
+            self.editor.edit_layer(row, text, **changes)
 
     def move_layer(self, row: int, to: int) -> None:
         """Move a layer to index `to` of the stack (0 is the top), as one undo step."""
-        if self.doc is None:
-            return
-        count = len(self.doc.layers)
-        if not (0 <= row < count and 0 <= to < count) or row == to:
-            return
-        before = list(self.doc.layers)
-        layers = list(before)
-        layer = layers.pop(row)
-        layers.insert(to, layer)
-        self.doc.set_layers(layers)
-        self.undo.push(StackChange(self.doc, f"Move layer {layer.name}", before, self.doc.meta))
-        self.layers_view.setCurrentIndex(self.layers_model.index(to))
+        if self.doc is not None and self.editor.move_layer(row, to):
+            self.layers_view.setCurrentIndex(self.layers_model.index(to))
 
     def move_selected(self, step: int) -> None:
         """Bring the selected layer forward (step -1) or send it backward (+1)."""
@@ -791,7 +754,7 @@ class MainWindow(QMainWindow):
         if row is None or before is None or self.doc is None:
             return
         if self.doc.layers[row].opacity != before.opacity:
-            self.undo.push(LayerChange(self.doc, "Layer opacity", row, before))
+            self.editor.layer_edited(row, "Layer opacity", before)
 
     def solo_selected(self) -> None:
         """Show only the selected layer; again on a solo layer brings back what was shown."""
@@ -806,10 +769,7 @@ class MainWindow(QMainWindow):
             visible, self._solo_saved = saved, None
         else:
             visible, self._solo_saved = [i == row for i in range(len(before))], shown
-        new = [Layer(**{**vars(layer), "visible": v}) for layer, v in zip(before, visible,
-                                                                          strict=True)]
-        self.doc.set_layers(new)
-        self.undo.push(StackChange(self.doc, "Solo layer", before, self.doc.meta))
+        self.editor.show_layers(visible, "Solo layer")
 
     def _logo_row(self) -> int | None:
         return None if self.doc is None else self.doc.index_of(LOGO)
@@ -890,8 +850,8 @@ class MainWindow(QMainWindow):
             return False
         from layerlift.desktop.jobs import compose_job
         # The ink, not the printed asset: compose shades an asset in the light at its quad.
-        request, finish = compose_job(obj.rgba, logo.shown_ink(), np.array(logo.quad),
-                                      logo.bend, **self._engine_options())
+        request, finish = compose_job(obj, logo.shown_ink(), np.array(logo.quad),
+                                      self.doc.shape, logo.bend, **self._engine_options())
         self._start_job("compose", request, finish, "Recomposing")
         return True
 
@@ -947,23 +907,13 @@ class MainWindow(QMainWindow):
         self.job_done.emit(kind, "ok")
 
     def _apply_decomposition(self, result) -> None:
-        before, meta_before = list(self.doc.layers), dict(self.doc.meta)
-        original = self.doc.layer(ORIGINAL) or Layer("Original", ORIGINAL,
-                                                     rgba=rgb_to_rgba(self.doc.image))
-        self.doc.meta = dict(result.meta)
-        self.doc.set_layers(layers_from_decomposition(original, result.object_rgba,
-                                                      result.asset, result.quad, result.ink))
-        self.undo.push(StackChange(self.doc, DECOMPOSE, before, meta_before))
+        self.editor.apply_decomposition(result)
         row = self.doc.index_of(LOGO)
         if row is not None:
             self.layers_view.setCurrentIndex(self.layers_model.index(row))
 
-    def _apply_recomposition(self, rgba: np.ndarray) -> None:
-        before = list(self.doc.layers)
-        layers = [layer for layer in before if layer.kind != RECOMPOSED]
-        layers.insert(0, Layer("Recomposed", RECOMPOSED, rgba=rgba))
-        self.doc.set_layers(layers)
-        self.undo.push(StackChange(self.doc, "Recompose", before, self.doc.meta))
+    def _apply_recomposition(self, result) -> None:
+        self.editor.apply_recomposition(result)
 
     def _on_job_failed(self, _job: int, kind: str, message: str) -> None:
         self._job_ended()

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from layerlift.desktop.document import ORIGINAL, Document, Layer
+from layerlift.desktop.document import (
+    OBJECT,
+    ORIGINAL,
+    RECOMPOSED,
+    Document,
+    Layer,
+    placed_asset,
+    window_over,
+)
 from layerlift.inference.contract import BEND_LIMIT
 from layerlift.inference.errors import InputError
 
@@ -25,6 +33,7 @@ if TYPE_CHECKING:
     from layerlift.inference.ora import Limits, OraFile
 
 MASK_LAYER = "Layerlift mask"
+WINDOW_KINDS = (OBJECT, RECOMPOSED)     # layers that differ from the photo only in a window
 PROJECT_JSON = "project.json"
 FORMAT = "layerlift-project"
 PROTECT_HELP = "choose another name: the input photo is never overwritten"
@@ -86,16 +95,42 @@ def _finite(meta: dict) -> dict:
     return out
 
 
+def project_layers(doc: Document) -> list:
+    """The document's layers for a project file: the logo and the mask as windows at their
+    offsets (ORA stores layer offsets; other apps place them), the other layers complete."""
+    from layerlift.inference.export import ExportLayer
+
+    layers = []
+    for layer in doc.layers:
+        opacity = float(min(max(layer.opacity, 0.0), 1.0))
+        if layer.asset is not None:
+            pixels, offset = _logo_window(layer, doc.shape)
+            layers.append(ExportLayer(layer.name, pixels, layer.visible, opacity, offset))
+        else:
+            layers.append(ExportLayer(layer.name, layer.render(doc.shape), layer.visible,
+                                      opacity))
+    x0, y0, x1, y1 = doc.mask_extent or (0, 0, 1, 1)
+    mask_rgba = np.full((y1 - y0, x1 - x0, 4), 255, np.uint8)
+    mask_rgba[..., 3] = doc.mask[y0:y1, x0:x1]
+    layers.append(ExportLayer(MASK_LAYER, mask_rgba, visible=False, offset=(x0, y0)))
+    return layers
+
+
+def _logo_window(layer: Layer, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The logo warped onto its quad (bent), only over the box it covers (what render()
+    gives there)."""
+    placed = placed_asset(layer.shown_asset(), np.asarray(layer.quad), shape, layer.bend)
+    if placed is None:                                # moved off the photo: nothing shows
+        return np.zeros((1, 1, 4), np.uint8), (0, 0)
+    pixels, (x0, y0, _, _) = placed
+    return pixels, (x0, y0)
+
+
 def project_files(doc: Document, settings: dict | None = None) -> tuple[list, dict[str, bytes]]:
     """The ORA layers and extra files that make up a project."""
-    from layerlift.inference.export import ExportLayer
     from layerlift.inference.imageio import encode_png
 
-    layers = export_layers(doc)
-    mask_rgba = np.zeros(doc.shape + (4,), np.uint8)
-    mask_rgba[..., :3] = 255
-    mask_rgba[..., 3] = doc.mask
-    layers.append(ExportLayer(MASK_LAYER, mask_rgba, visible=False))
+    layers = project_layers(doc)
     extra: dict[str, bytes] = {}
     entries = []
     for i, layer in enumerate(doc.layers):
@@ -216,6 +251,11 @@ def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, 
     original = next((layer for layer in doc_layers if layer.kind == ORIGINAL), None)
     if original is None or original.rgba is None:
         raise InputError(f"{label}: the project has no Original layer")
+    for layer in doc_layers:                  # held as windows over the photo, as when made
+        if layer.kind in WINDOW_KINDS and layer.rgba is not None \
+                and layer.rgba.shape == original.rgba.shape:
+            layer.patch, layer.offset = window_over(original.rgba, layer.rgba, (0, 0))
+            layer.base, layer.rgba = original.rgba, None
     image = np.ascontiguousarray(original.rgba[..., :3])
     mask = ora.decode_layer(mask_entry).rgba[..., 3].copy() if mask_entry is not None else None
     doc = Document(image, path=project["photo"], mask=mask, layers=doc_layers,
@@ -311,7 +351,13 @@ def snapshot(doc: Document) -> Document:
     """A copy safe to save from another thread while the user keeps editing.
 
     The layers' pixel arrays are never modified in place (edits replace them), so sharing
-    them is safe; the mask is painted in place, so it is copied.
+    them is safe; the mask is painted in place, so it is copied: only inside the rectangle
+    that holds every marked pixel (`mask_extent`; zero elsewhere), so the GUI thread does
+    not copy a whole 24 MP mask to start a save.
     """
-    return Document(doc.image, path=doc.path, mask=doc.mask.copy(),
+    mask = np.zeros(doc.mask.shape, doc.mask.dtype)     # calloc: no pages touched yet
+    if doc.mask_extent is not None:
+        x0, y0, x1, y1 = doc.mask_extent
+        mask[y0:y1, x0:x1] = doc.mask[y0:y1, x0:x1]
+    return Document(doc.image, path=doc.path, mask=mask,
                     layers=[Layer(**vars(layer)) for layer in doc.layers], meta=dict(doc.meta))

@@ -10,6 +10,7 @@ OpenRaster files we write can carry extra files of our own (a project's state) u
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,19 +22,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from layerlift.inference.contract import Layers
-from layerlift.inference.engines.classical.compose import deshade_logo
+from layerlift.inference.engines.classical.compose import (
+    CONTEXT_MARGIN,
+    context_box,
+    deshade_logo,
+)
 from layerlift.inference.imageio import (
     PathLike,
     atomic_dir,
     atomic_file,
     atomic_write_bytes,
     encode_png,
-    write_png,
 )
-from layerlift.inference.layers import logo_asset
+from layerlift.inference.layers import logo_asset, logo_bbox
+from layerlift.inference.png import Encoder
 
 ORA_MIMETYPE = b"image/openraster"
 EXTRA_FOLDER = "layerlift/"
@@ -49,16 +55,20 @@ EXPORT_FILES = ("object.png", "logo.png", "logo_asset.png", "layers.psd", "layer
 
 @dataclass
 class ExportLayer:
-    """One layer to export: HxWx4 uint8 straight-alpha RGBA covering the whole canvas."""
+    """One layer to export: HxWx4 uint8 straight-alpha RGBA covering the whole canvas, or,
+    with an `offset` (x, y), a window of the canvas whose top-left corner sits there (ORA
+    and PSD store such a layer as it is; a PNG folder gets it at canvas size)."""
 
     name: str
     rgba: np.ndarray
     visible: bool = True
     opacity: float = 1.0  # 0..1
+    offset: tuple[int, int] | None = None
 
 
 def _check_layers(layers: Sequence[ExportLayer]) -> tuple[int, int]:
-    """The canvas (h, w) shared by all layers; ValueError when they disagree."""
+    """The canvas (h, w): the size every layer without an offset shares (there must be one);
+    ValueError when they disagree or a window does not fit on the canvas."""
     if not layers:
         raise ValueError("nothing to export: no layers")
     shape = None
@@ -67,19 +77,49 @@ def _check_layers(layers: Sequence[ExportLayer]) -> tuple[int, int]:
         if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.ndim != 3 \
                 or a.shape[2] != 4:
             raise ValueError(f"layer {layer.name!r} must be an HxWx4 uint8 array")
+        if not 0.0 <= layer.opacity <= 1.0:
+            raise ValueError(f"layer {layer.name!r} opacity must be in [0, 1]")
+        if layer.offset is not None:
+            continue
         if shape is not None and a.shape[:2] != shape:
             raise ValueError(f"layer {layer.name!r} is {a.shape[1]}x{a.shape[0]}, "
                              f"the others {shape[1]}x{shape[0]}")
-        if not 0.0 <= layer.opacity <= 1.0:
-            raise ValueError(f"layer {layer.name!r} opacity must be in [0, 1]")
         shape = a.shape[:2]
+    if shape is None:
+        raise ValueError("one layer must cover the whole canvas")
+    for layer in layers:
+        if layer.offset is not None:
+            x, y = layer.offset
+            lh, lw = layer.rgba.shape[:2]
+            if x < 0 or y < 0 or x + lw > shape[1] or y + lh > shape[0]:
+                raise ValueError(f"layer {layer.name!r} ({lw}x{lh} at {x},{y}) does not fit "
+                                 f"on the {shape[1]}x{shape[0]} canvas")
     return shape
+
+
+def canvas_bbox(layer: ExportLayer) -> tuple[int, int, int, int] | None:
+    """The box of the layer's visible pixels on the canvas; None when it has none."""
+    box = logo_bbox(layer.rgba)
+    if box is None or layer.offset is None:
+        return box
+    x, y = layer.offset
+    return box[0] + x, box[1] + y, box[2] + x, box[3] + y
+
+
+def full_size(layer: ExportLayer, shape: tuple[int, int]) -> np.ndarray:
+    """The layer's RGBA at canvas size (a window placed on transparency)."""
+    if layer.offset is None:
+        return layer.rgba
+    out = np.zeros(shape + (4,), np.uint8)
+    x, y = layer.offset
+    lh, lw = layer.rgba.shape[:2]
+    out[y:y + lh, x:x + lw] = layer.rgba
+    return out
 
 
 def layers_from(layers: Layers) -> list[ExportLayer]:
     """The engine's result as export layers: "Logo" on top of "Object"."""
-    h, w = layers.object.shape[:2]
-    obj = np.dstack([layers.object, np.full((h, w), 255, np.uint8)])
+    obj = cv2.cvtColor(np.ascontiguousarray(layers.object), cv2.COLOR_RGB2RGBA)  # no GIL
     return [ExportLayer("Logo", layers.logo), ExportLayer("Object", obj)]
 
 
@@ -95,20 +135,21 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
     shown = [layer for layer in layers if layer.visible and layer.opacity > 0]
     out, above = None, shown
     for i, layer in enumerate(shown):
-        if layer.opacity >= 1.0 and _opaque(layer.rgba):
-            out, above = layer.rgba[..., :3].copy(), shown[:i]
+        if layer.offset is None and layer.opacity >= 1.0 and _opaque(layer.rgba):
+            out, above = _rgb(layer.rgba), shown[:i]
             break
     if out is None:
         out = np.full((h, w, 3), 255, np.uint8)
     for layer in reversed(above):
-        box = _alpha_bbox(layer.rgba)
+        box = canvas_bbox(layer)
         if box is None:
             continue
         x0, y0, x1, y1 = box
+        ox, oy = layer.offset or (0, 0)
         band = max(1, BLEND_BAND_PIXELS // (x1 - x0))
         for top in range(y0, y1, band):
             bottom = min(y1, top + band)
-            crop = layer.rgba[top:bottom, x0:x1]
+            crop = layer.rgba[top - oy:bottom - oy, x0 - ox:x1 - ox]
             a = crop[..., 3:4].astype(np.float32) * (layer.opacity / 255.0)
             below = out[top:bottom, x0:x1]
             blended = crop[..., :3].astype(np.float32) * a + below * (1.0 - a)
@@ -119,14 +160,6 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
 def _opaque(rgba: np.ndarray) -> bool:
     """Every pixel fully opaque (a reduction: no full-size temporary)."""
     return int(rgba[..., 3].min()) == 255
-
-
-def _alpha_bbox(rgba: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(rgba[..., 3].any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(rgba[..., 3].any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 # ---------------------------------------------------------------- PSD
@@ -148,7 +181,7 @@ def _write_psd(stream, layers: Sequence[ExportLayer], merged: np.ndarray | None 
 
     _check_layers(layers)
     merged = flatten(layers) if merged is None else merged
-    write_psd_stream(stream, layers, [_alpha_bbox(layer.rgba) for layer in layers], merged)
+    write_psd_stream(stream, layers, [canvas_bbox(layer) for layer in layers], merged)
 
 
 def write_psd(path: PathLike, layers: Sequence[ExportLayer]) -> None:
@@ -162,11 +195,14 @@ def write_psd(path: PathLike, layers: Sequence[ExportLayer]) -> None:
 
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
-    from PIL import Image
-
-    im = Image.fromarray(rgb)
-    im.thumbnail((THUMBNAIL_MAX, THUMBNAIL_MAX), Image.Resampling.LANCZOS)
-    return np.asarray(im)
+    """At most THUMBNAIL_MAX on its long side (OpenCV's area average: no copy of the whole
+    image first, and no GIL)."""
+    h, w = rgb.shape[:2]
+    scale = THUMBNAIL_MAX / max(h, w)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
 
 
 # Characters XML 1.0 cannot hold (most control characters, lone surrogates).
@@ -197,12 +233,30 @@ def _layer_file_names(layers: Sequence[ExportLayer]) -> list[str]:
     return names
 
 
-def _write_layer_png(stream, layer: ExportLayer) -> None:
+def _write_layer_png(stream, layer: ExportLayer, encoder: Encoder | None = None) -> None:
     """A layer as PNG; a fully opaque layer as RGB (smaller, read as opaque by all).
 
-    Compression level 1: photos barely compress further, and level 6 is 4-5x slower."""
-    opaque = _opaque(layer.rgba)
-    write_png(stream, layer.rgba[..., :3] if opaque else layer.rgba, PNG_LEVEL)
+    Compression level 1: photos get only 4-13 % smaller at levels 2-3, at 1.3-1.6x the time
+    (the README's table). `encoder` shares bands with the pictures it encoded before."""
+    pixels = _rgb(layer.rgba) if _opaque(layer.rgba) else layer.rgba
+    if encoder is not None:
+        encoder.write(stream, pixels)
+    else:
+        with _encoder() as own:
+            own.write(stream, pixels)
+
+
+def _rgb(rgba: np.ndarray) -> np.ndarray:
+    """An opaque layer's RGB, contiguous (the encoder's filter and band comparisons run
+    several times faster on it than on the RGBA's strided view); OpenCV, without the GIL."""
+    if rgba.flags.c_contiguous:
+        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+def _encoder() -> Encoder:
+    """A PNG encoder compressing bands on a thread per core (zlib releases the GIL)."""
+    return Encoder(PNG_LEVEL, threads=os.cpu_count() or 1)
 
 
 def ora_bytes(layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None) -> bytes:
@@ -223,17 +277,29 @@ def write_ora(path: PathLike, layers: Sequence[ExportLayer],
 
 def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | None = None,
                png_files: Sequence[Path] | None = None,
-               merged: np.ndarray | None = None) -> None:
+               merged: np.ndarray | None = None, encoder: Encoder | None = None) -> None:
     """`png_files` (the layers already written as PNG files) and `merged` (flatten(layers))
-    may be given when already made; files are copied into the zip a block at a time."""
+    may be given when already made; files are copied into the zip a block at a time. The
+    layers and the merged image go through one Encoder (`encoder`: the one that wrote
+    `png_files`), so the bands they share are compressed once."""
     h, w = _check_layers(layers)
     merged = flatten(layers) if merged is None else merged
+    with contextlib.ExitStack() as own:
+        encoder = encoder or own.enter_context(_encoder())
+        _write_ora_zip(stream, layers, extra, png_files, merged, encoder)
+
+
+def _write_ora_zip(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | None,
+                   png_files: Sequence[Path] | None, merged: np.ndarray,
+                   encoder: Encoder) -> None:
+    h, w = merged.shape[:2]
     image = ET.Element("image", {"version": "0.0.3", "w": str(w), "h": str(h)})
     stack = ET.SubElement(image, "stack")
     files = _layer_file_names(layers)
     for layer, name in zip(layers, files, strict=True):  # first <layer> is the top one
+        x, y = layer.offset or (0, 0)
         ET.SubElement(stack, "layer", {
-            "name": xml_safe(layer.name), "src": f"data/{name}", "x": "0", "y": "0",
+            "name": xml_safe(layer.name), "src": f"data/{name}", "x": str(x), "y": str(y),
             "opacity": f"{layer.opacity:.4f}",
             "visibility": "visible" if layer.visible else "hidden",
             "composite-op": "svg:src-over",
@@ -249,9 +315,9 @@ def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | 
                 z.write(png_files[i], f"data/{name}", compress_type=zipfile.ZIP_STORED)
             else:
                 with z.open(zipfile.ZipInfo(f"data/{name}"), "w") as entry:
-                    _write_layer_png(entry, layer)
+                    _write_layer_png(entry, layer, encoder)
         with z.open(zipfile.ZipInfo("mergedimage.png"), "w") as entry:
-            write_png(entry, merged, PNG_LEVEL)
+            encoder.write(entry, merged)
         z.writestr("Thumbnails/thumbnail.png", encode_png(_thumbnail(merged)),
                    compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
@@ -262,20 +328,17 @@ def _write_ora(stream, layers: Sequence[ExportLayer], extra: dict[str, bytes] | 
 
 
 def _write_png_layers(folder: Path, layers: Sequence[ExportLayer],
-                      pool: ThreadPoolExecutor | None = None) -> list:
+                      encoder: Encoder | None = None) -> None:
     """One PNG per layer plus manifest.json, into an existing folder; each PNG encoded
-    straight into its file (on `pool`, when given: returns the futures, else [])."""
+    straight into its file, its bands compressed side by side (see png.Encoder)."""
     h, w = _check_layers(layers)
     files = _layer_file_names(layers)
-    jobs = []
-    for layer, name in zip(layers, files, strict=True):
-        def write(layer=layer, name=name) -> None:
+    with contextlib.ExitStack() as own:
+        encoder = encoder or own.enter_context(_encoder())
+        for layer, name in zip(layers, files, strict=True):
             with atomic_file(folder / name) as f:
-                _write_layer_png(f, layer)
-        if pool is None:
-            write()
-        else:
-            jobs.append(pool.submit(write))
+                whole = ExportLayer(layer.name, full_size(layer, (h, w)))
+                _write_layer_png(f, whole, encoder)
     manifest = {
         "format": "layerlift-layers", "version": 1, "width": w, "height": h,
         "order": "top first",
@@ -284,7 +347,6 @@ def _write_png_layers(folder: Path, layers: Sequence[ExportLayer],
                    for layer, name in zip(layers, files, strict=True)],
     }
     atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=2).encode() + b"\n")
-    return jobs
 
 
 def write_png_folder(folder: PathLike, layers: Sequence[ExportLayer]) -> None:
@@ -322,22 +384,34 @@ def export_layers(out_dir: PathLike, image: np.ndarray, layers_obj: Layers) -> l
         raise ValueError("layers do not match the photo's size")
     layers = layers_from(layers_obj)
     merged = flatten(layers)
-    asset, _quad = logo_asset(deshade_logo(layers_obj.logo, layers_obj.object))
+    asset = _logo_ink_asset(layers_obj)
     atomic_write_bytes(folder / "logo_asset.png", encode_png(asset))
-    # Every file is encoded straight into itself (nothing whole in memory); the encoders
-    # (zlib in Pillow, PackBits in psd-tools) release the GIL, so they run side by side.
-    # The ORA copies the layer PNGs from their files once they are written.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        png_jobs = _write_png_layers(folder, layers, pool)  # logo.png, object.png, manifest
-        psd_job = pool.submit(_write_file, folder / "layers.psd",
-                              lambda f: _write_psd(f, layers, merged))
-        for job in png_jobs:
-            job.result()
+    # Every file is encoded straight into itself (nothing whole in memory). The PSD is
+    # written on a thread of its own while the PNGs' bands are compressed on the band pool
+    # (zlib releases the GIL); object.png's bands serve the ORA's merged image where the
+    # two are the same, and the ORA copies the layer PNGs from their files.
+    with _encoder() as encoder, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="layerlift-psd") as psd_thread:
+        psd_job = psd_thread.submit(_write_file, folder / "layers.psd",
+                                    lambda f: _write_psd(f, layers, merged))
+        _write_png_layers(folder, layers, encoder)        # logo.png, object.png, manifest
         png_files = [folder / name for name in _layer_file_names(layers)]
         _write_file(folder / "layers.ora",
-                    lambda f: _write_ora(f, layers, png_files=png_files, merged=merged))
+                    lambda f: _write_ora(f, layers, png_files=png_files, merged=merged,
+                                         encoder=encoder))
         psd_job.result()
     return list(EXPORT_FILES)
+
+
+def _logo_ink_asset(layers: Layers) -> np.ndarray:
+    """The tight crop of the logo's ink, de-shaded on the window the shading is measured
+    over (the logo's box grown by CONTEXT_MARGIN), not on the whole photo: same pixels."""
+    box = logo_bbox(layers.logo)
+    if box is None:
+        return logo_asset(layers.logo)[0]
+    x0, y0, x1, y1 = context_box(box, layers.logo.shape[:2], CONTEXT_MARGIN)
+    window = np.s_[y0:y1, x0:x1]
+    return logo_asset(deshade_logo(layers.logo[window], layers.object[window]))[0]
 
 
 def _write_file(path: Path, write) -> None:

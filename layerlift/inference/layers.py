@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -63,11 +64,14 @@ def solve_logo(image: np.ndarray, surface: np.ndarray, alpha: np.ndarray,
 
 
 def logo_bbox(logo: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), exclusive ends, of the logo's non-transparent pixels; None if empty."""
-    ys, xs = np.nonzero(logo[..., 3])
-    if ys.size == 0:
+    """(x0, y0, x1, y1), exclusive ends, of the logo's non-transparent pixels; None if empty.
+
+    cv2.boundingRect scans a 24 MP alpha in a few ms, without the GIL (numpy's nonzero takes
+    about ten times longer)."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(logo[..., 3]))
+    if w == 0 or h == 0:
         return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    return x, y, x + w, y + h
 
 
 def logo_asset(logo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -216,3 +217,38 @@ def test_overlay_paints_only_where_the_mask_was_and_still_shows_it(window):
     mask[5:8, 6:9] = 255
     window.canvas.overlay.set_mask(mask)
     assert overlay.drawn == QRect(6, 5, 3, 3)
+
+
+def _scene_pixels(window) -> np.ndarray:
+    from PySide6.QtGui import QImage, QPainter
+
+    window.canvas.overlay.setVisible(False)
+    for item in window.canvas.scene().items():   # the logo frame and cursor are not pixels
+        if item not in window.canvas._items:
+            item.setVisible(False)
+    h, w = window.doc.shape
+    shot = QImage(w, h, QImage.Format.Format_RGB888)
+    shot.fill(0xFFFFFF)
+    painter = QPainter(shot)
+    window.canvas.scene().render(painter, QRectF(0, 0, w, h), QRectF(0, 0, w, h))
+    painter.end()
+    bits = np.frombuffer(shot.constBits(), np.uint8, count=shot.sizeInBytes())
+    return bits.reshape(h, shot.bytesPerLine())[:, :w * 3].reshape(h, w, 3).copy()
+
+
+@pytest.mark.parametrize("opacity", [1.0, 0.5])
+def test_a_window_layer_is_drawn_as_its_full_pixels(decomposed, opacity):
+    """The Object layer is a window over the Original's pixels: the canvas draws the base
+    outside the window and the patch inside it, the same as the layer's full picture (at
+    half opacity too: the base does not show through the patch)."""
+    w = decomposed
+    obj_row = w.doc.index_of("object")
+    w.doc.update_layer(w.doc.index_of("logo"), visible=False)
+    w.doc.update_layer(obj_row, opacity=opacity)
+    obj = w.doc.layers[obj_row]
+    assert obj.rgba is None and obj.base is w.doc.layer("original").rgba
+    shown = _scene_pixels(w).astype(int)
+    expected = w.doc.composite().astype(int)
+    assert np.abs(shown - expected).max() <= 2
+    x0, y0, x1, y1 = obj.patch_rect
+    assert np.abs(shown[y0:y1, x0:x1] - w.doc.image[y0:y1, x0:x1]).max() > 30  # the patch shows

@@ -172,3 +172,17 @@ def test_stroke_backup_gives_back_the_pixels_before_the_stroke():
     kept = sum(tile.nbytes for tile in backup.tiles.values())
     assert kept < original.nbytes * 0.6
     assert (1, 1) not in backup.tiles            # inside the bbox, never painted
+
+
+def test_a_snapshot_copies_the_marked_part_of_the_mask():
+    from layerlift.desktop.project import snapshot
+
+    d = Document(np.zeros((50, 60, 3), np.uint8))
+    d.fill_rect((10, 5, 30, 20))
+    assert np.array_equal(snapshot(d).mask, d.mask)
+    d.paint(40, 40, 45, 42, radius=3, hardness=0.5)
+    copy = snapshot(d)
+    assert np.array_equal(copy.mask, d.mask) and not np.shares_memory(copy.mask, d.mask)
+    before = copy.mask.copy()
+    d.fill_rect((0, 0, 60, 50))                      # edits after the snapshot stay out of it
+    assert np.array_equal(copy.mask, before)

@@ -44,14 +44,15 @@ def test_flux_decompose_and_recompose_from_the_panel(flux_window, qtbot):
     assert meta["mode"] == "zero-shot"
     assert [layer.kind for layer in w.doc.layers] == ["logo", "object", "original"]
     assert progress and progress[-1][0] == progress[-1][1]      # ran to its last step
-    obj = w.doc.layer("object").rgba
+    obj = w.doc.layer("object").render(w.doc.shape)
     outside = ~w.doc.mask_bool()
     assert (obj[..., :3][outside] == w.doc.image[outside]).all()
     assert "Cycle error" in w.cycle_label.text()
     assert run(w, qtbot, w.recompose, "compose", timeout=120000) == "ok", w.last_error
     recomposed = w.doc.layers[0]
-    assert recomposed.kind == "recomposed" and recomposed.rgba.shape[:2] == w.doc.shape
-    assert np.array_equal(recomposed.rgba[:10, :10, :3], obj[:10, :10, :3])   # far corner
+    shown = recomposed.render(w.doc.shape)
+    assert recomposed.kind == "recomposed" and shown.shape[:2] == w.doc.shape
+    assert np.array_equal(shown[:10, :10, :3], obj[:10, :10, :3])   # far corner
 
 
 def test_a_bad_lora_file_fails_the_run_with_one_line_and_keeps_the_document(flux_window,

@@ -45,12 +45,12 @@ def test_decompose_classical_adds_layers_and_cycle_error(decomposed):
     w = decomposed
     doc = w.doc
     assert [layer.kind for layer in doc.layers] == ["logo", "object", "original"]
-    logo, obj = doc.layers[0], doc.layers[1]
+    logo, obj = doc.layers[0], doc.layers[1].render(doc.shape)
     # The clean object differs from the photo under the mark and equals it outside the mask.
     photo = doc.image
-    assert np.abs(obj.rgba[85:95, 100:140, :3].astype(int) - photo[85:95, 100:140]).mean() > 30
+    assert np.abs(obj[85:95, 100:140, :3].astype(int) - photo[85:95, 100:140]).mean() > 30
     outside = ~doc.mask_bool()
-    assert (obj.rgba[..., :3][outside] == photo[outside]).all()
+    assert (obj[..., :3][outside] == photo[outside]).all()
     assert logo.asset is not None and logo.quad.shape == (4, 2)
     # The cycle is exact with this engine, so the panel says the confidence instead.
     assert "cycle_error" in doc.meta and "Confidence" in w.cycle_label.text()
@@ -214,14 +214,14 @@ def test_recompose_adds_the_result_on_top(decomposed, qtbot, tmp_path):
     assert run(w, qtbot, w.recompose, "compose") == "ok", w.last_error
     top = w.doc.layers[0]
     assert top.kind == "recomposed" and top.visible
-    obj = w.doc.layer("object").rgba
+    obj = w.doc.layer("object").render(w.doc.shape)
     quad = w.doc.layer("logo").quad
     x0, y0 = np.floor(quad.min(axis=0)).astype(int)
     x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
-    inside = top.rgba[y0:y1, x0:x1, :3].astype(int) - obj[y0:y1, x0:x1, :3]
+    inside = top.render(w.doc.shape)[y0:y1, x0:x1, :3].astype(int) - obj[y0:y1, x0:x1, :3]
     assert np.abs(inside).mean() > 10                   # the new logo is there
     far = (slice(0, 20), slice(0, 20))
-    assert (top.rgba[far] == obj[far]).all()            # and nothing changed far away
+    assert (top.render(w.doc.shape)[far] == obj[far]).all()      # nothing changed far away
     w.undo.undo()
     assert w.doc.layers[0].kind == "logo"
 

@@ -41,11 +41,16 @@ def test_every_layer_field_survives_save_and_open(tmp_path):
         assert abs(opened.opacity - saved.opacity) <= 1 / 255, saved.name
         assert opened.tint == saved.tint, saved.name
         assert opened.tint_strength == saved.tint_strength, saved.name
-        for field in ("rgba", "asset", "ink", "quad"):
+        for field in ("asset", "ink", "quad"):
             a, b = getattr(saved, field), getattr(opened, field)
             assert (a is None) == (b is None), (saved.name, field)
             if a is not None:
                 np.testing.assert_array_equal(a, b, err_msg=f"{saved.name}.{field}")
+        np.testing.assert_array_equal(opened.render(back.shape), saved.render(doc.shape),
+                                      err_msg=saved.name)
+    # The Object is held as a window over the Original's pixels, as after a decomposition.
+    clean = back.layer(OBJECT)
+    assert clean.rgba is None and clean.base is back.layer(ORIGINAL).rgba
     np.testing.assert_array_equal(back.image, doc.image)
     np.testing.assert_array_equal(back.mask, doc.mask)
     assert back.meta == doc.meta and back.path == doc.path
@@ -205,3 +210,27 @@ def test_odd_project_data_opens_with_defaults_or_a_named_error(tmp_path):
         return project
     with pytest.raises(InputError, match=r"(^|/)none\.ora: the project has no Original layer$"):
         open_project(_with_project_json(good, tmp_path / "none.ora", no_original))
+
+
+def test_the_logo_and_the_mask_are_stored_as_windows(tmp_path):
+    """Projects keep the logo and the mask as offset layers (what differs from nothing only
+    in a window), the Object complete for other apps."""
+    import zipfile
+
+    from PIL import Image
+
+    from layerlift.inference.ora import OraFile
+
+    doc = _document()
+    save_project(doc, tmp_path / "p.ora")
+    with OraFile(tmp_path / "p.ora") as ora:
+        placed = {e.name: (e.x, e.y, ora.picture_size(e.member)) for e in ora.layers}
+    assert placed["Brand mark"] == (10, 8, (21, 14))               # the quad's box
+    assert placed["Layerlift mask"] == (8, 5, (27, 20))            # the mask's extent
+    assert placed["Clean"] == (0, 0, (80, 60))
+    with zipfile.ZipFile(tmp_path / "p.ora") as z:
+        merged = np.asarray(Image.open(z.open("mergedimage.png")))
+    expected = doc.layers[0].render(doc.shape)                     # only the logo is shown
+    a = expected[..., 3:4].astype(float) * 0.4 / 255
+    white = np.rint(expected[..., :3] * a + 255 * (1 - a))
+    assert np.abs(merged.astype(int) - white).max() <= 1

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from layerlift.desktop.document import tint_rgba
+from layerlift.desktop.document import Layer, tint_rgba
 from layerlift.desktop.project import open_project
 from layerlift.inference.export import write_ora
 from layerlift.inference.ora import read_ora
@@ -87,27 +87,32 @@ def test_recompose_of_an_unmoved_logo_rebuilds_the_photo(decomposed, qtbot, samp
     assert run(w, qtbot, w.recompose, "compose") == "ok", w.last_error
     recomposed = w.doc.layers[0]
     assert recomposed.kind == "recomposed"
-    ink_psnr = psnr(recomposed.rgba[..., :3], photo, mask)
+    ink_psnr = psnr(recomposed.render(w.doc.shape)[..., :3], photo, mask)
     assert ink_psnr >= INK_MIN_PSNR
     outside = ~mask
-    assert (recomposed.rgba[..., :3][outside] == photo[outside]).all()
+    assert (recomposed.render(w.doc.shape)[..., :3][outside] == photo[outside]).all()
 
     # What Recompose did before the ink: the printed asset, shaded a second time. This logo
     # sits where the mug is lighter than its typical light, so it comes out lighter (on a
     # shaded part it would come out darker); either way clearly off the photo.
-    request, finish = compose_job(w.doc.layer("object").rgba, logo.shown_asset(), logo.quad)
-    twice = finish(compose(request))[..., :3]
+    request, finish = compose_job(w.doc.layer("object"), logo.shown_asset(), logo.quad,
+                                  w.doc.shape)
+    done = finish(compose(request))
+    twice = Layer("twice", "recomposed", base=done.base, patch=done.patch,
+                  offset=done.offset).render(w.doc.shape)[..., :3]
     assert psnr(twice, photo, mask) <= ink_psnr - SHADED_TWICE_GAP
     support = logo.render(w.doc.shape)[..., 3] > 128
     luma = np.array([0.299, 0.587, 0.114])
     lightness = (photo[support] @ luma).mean()
     assert (twice[support] @ luma).mean() > lightness + 3                # measured: +7.7
-    assert abs((recomposed.rgba[..., :3][support] @ luma).mean() - lightness) < 0.5
+    shown = recomposed.render(w.doc.shape)[..., :3]
+    assert abs((shown[support] @ luma).mean() - lightness) < 0.5
 
     # Object + Logo (what the canvas shows and exports flatten) still rebuilds the photo
     # (measured: exactly), as the logo layer keeps its printed pixels.
     from layerlift.inference.layers import alpha_over
-    flat = alpha_over(logo.render(w.doc.shape), w.doc.layer("object").rgba[..., :3])
+    flat = alpha_over(logo.render(w.doc.shape),
+                      w.doc.layer("object").render(w.doc.shape)[..., :3])
     assert psnr(flat, photo, mask) >= INK_MIN_PSNR
 
 
@@ -149,9 +154,9 @@ def test_replace_logo_recomposes_the_file_as_ink(decomposed, qtbot, tmp_path):
     new = w.doc.layers[row]
     assert new.ink is None and (new.shown_ink() == new.asset).all()
     assert run(w, qtbot, w.recompose, "compose") == "ok", w.last_error
-    obj = w.doc.layer("object").rgba[..., :3]
+    obj = w.doc.layer("object").render(w.doc.shape)[..., :3]
     direct = compose(ComposeRequest(obj, logo_asset=new.asset, quad=new.quad))
-    assert np.abs(w.doc.layers[0].rgba[..., :3].astype(int) - direct).max() <= 1
+    assert np.abs(w.doc.layers[0].render(w.doc.shape)[..., :3].astype(int) - direct).max() <= 1
     w.undo.undo()
     w.undo.undo()
     assert w.doc.layers[row].ink is old.ink and w.doc.layers[row].asset is old.asset

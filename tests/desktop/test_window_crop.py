@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from layerlift.desktop.document import Layer, rgb_to_rgba
 from layerlift.desktop.jobs import compose_job, decompose_job, engine_window, private_request
 from layerlift.inference.api import compose, decompose
 from layerlift.inference.contract import ComposeRequest, DecomposeRequest
@@ -32,8 +33,16 @@ def test_window_decomposition_equals_full_photo(box):
     assert request.image.shape[0] * request.image.shape[1] < photo.shape[0] * photo.shape[1]
     result = finish(decompose(private_request(request)))     # as the worker runs it
     assert (photo == before).all()
-    assert (result.object_rgba[..., :3] == full.object).all()
-    assert (result.object_rgba[..., 3] == 255).all()
+    # The object comes back as the window where it differs from the photo.
+    obj = Layer("Object", "object", base=rgb_to_rgba(photo), patch=result.object_patch,
+                offset=result.object_offset).render(photo.shape[:2])
+    assert (obj[..., :3] == full.object).all()
+    assert (obj[..., 3] == 255).all()
+    x, y = result.object_offset
+    ph, pw = result.object_patch.shape[:2]
+    differs = np.argwhere((full.object != photo).any(axis=2))
+    assert (differs.min(axis=0) == (y, x)).all() and (differs.max(axis=0) + 1 == (y + ph,
+                                                                                  x + pw)).all()
     assert result.meta["cycle_error"] == pytest.approx(full.meta["cycle_error"], abs=1e-9)
     ys, xs = np.nonzero(full.logo[..., 3])
     np.testing.assert_array_equal(result.quad[0], [xs.min(), ys.min()])
@@ -54,16 +63,40 @@ def test_window_compose_equals_full_photo():
     asset[5:25, 5:55, 3] = 255
     quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
     full = compose(ComposeRequest(photo, logo_asset=asset, quad=quad))
-    from layerlift.desktop.document import rgb_to_rgba
     object_rgba = rgb_to_rgba(photo)
-    request, finish = compose_job(object_rgba, asset, quad)
+    layer = Layer("Object", "object", rgba=object_rgba)
+    request, finish = compose_job(layer, asset, quad, photo.shape[:2])
     assert np.shares_memory(request.object, object_rgba)  # a view: no copy on the GUI thread
     private = private_request(request)
     assert private.object.flags.c_contiguous and not np.shares_memory(private.object,
                                                                       object_rgba)
-    out = finish(compose(private))
+    done = finish(compose(private))
+    assert done.base is object_rgba and done.patch.size < object_rgba.size // 20
+    out = Layer("R", "recomposed", base=done.base, patch=done.patch,
+                offset=done.offset).render(photo.shape[:2])
     assert np.abs(out[..., :3].astype(int) - full).max() <= 1
     assert not np.shares_memory(out, object_rgba)
+
+
+def test_window_compose_over_a_window_object_keeps_its_patch():
+    """Recompose of an Object that is a window: the result holds the object's own patch and
+    the recomposed logo, over the same base."""
+    photo = big_photo()
+    base = rgb_to_rgba(photo)
+    patch = np.full((20, 30, 4), (1, 2, 3, 255), np.uint8)
+    obj = Layer("Object", "object", base=base, patch=patch, offset=(600, 20))
+    asset = np.zeros((30, 60, 4), np.uint8)
+    asset[5:25, 5:55] = (0, 220, 0, 255)
+    quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
+    request, finish = compose_job(obj, asset, quad, photo.shape[:2])
+    done = finish(compose(private_request(request)))
+    out = Layer("R", "recomposed", base=done.base, patch=done.patch,
+                offset=done.offset).render(photo.shape[:2])
+    assert done.base is base
+    assert (out[20:40, 600:630] == patch).all()
+    direct = compose(ComposeRequest(obj.render(photo.shape[:2])[..., :3], logo_asset=asset,
+                                    quad=quad))
+    assert np.abs(out[..., :3].astype(int) - direct).max() <= 1
 
 
 def test_engine_window_is_clipped_and_has_context():

@@ -333,3 +333,105 @@ def test_logo_asset_is_the_ink_with_the_shadow_divided_out(tmp_path, light):
     printed = asset[..., 3] > 0
     ink = np.array([60, 40, 20]) / light
     assert np.abs(asset[printed][:, :3].astype(float) - ink).max() <= 2
+
+
+@pytest.mark.parametrize("readable", [True, False])
+def test_psd_bands_shared_with_the_object_layer_hold_the_right_pixels(tmp_path, monkeypatch,
+                                                                       readable):
+    """Bands of a few rows: the merged image copies the Object layer's code outside the logo
+    (from the file when it can be read back, else encodes them), and the bands that the logo
+    covers are encoded from the merged pixels."""
+    from layerlift.inference import psd
+
+    monkeypatch.setattr(psd, "BAND_BYTES", 64 * 3)         # 3 rows per band
+    obj, logo = _layers()
+    buf = io.BytesIO()
+    if not readable:
+        monkeypatch.setattr(buf, "readable", lambda: False)
+    export._write_psd(buf, _export_layers(obj, logo))
+    doc = PSDImage.open(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(np.asarray(doc.topil())[..., :3], alpha_over(logo, obj))
+    np.testing.assert_array_equal(np.asarray(list(doc)[0].topil())[..., :3], obj)
+
+
+def test_psd_rows_as_literals_or_runs_decode_to_the_pixels():
+    """Photo-like bands (few runs) are cut into literal packets; bands with runs, or one row
+    repeated, go through the run-finding codec; psd-tools decodes each to the same rows."""
+    from psd_tools.compression import decode_rle
+
+    from layerlift.inference import psd
+
+    rng = np.random.default_rng(5)
+    noisy = rng.integers(0, 256, (6, 300), dtype=np.uint8)
+    runs = np.repeat(rng.integers(0, 256, (6, 30), dtype=np.uint8), 10, axis=1)
+    flat = np.full((6, 300), 9, np.uint8)
+    for rows, literal in ((noisy, True), (runs, False), (flat, False), (noisy[:, :128], True),
+                          (noisy[:, :1], None)):
+        counts, data = psd._encode_band(rows)
+        n, w = rows.shape
+        assert len(counts) == 2 * n
+        if literal is not None:
+            assert (len(data) > w * n) == literal             # literals are never smaller
+        assert decode_rle(counts + data, w, n, 8, 1) == rows.tobytes()
+
+
+def test_the_logo_asset_is_de_shaded_on_its_window_as_on_the_whole_photo(tmp_path):
+    """export_layers de-shades the logo on the window its shading is measured over; the
+    asset is the one the whole photo gives."""
+    from layerlift.inference.engines.classical.compose import deshade_logo
+    from layerlift.inference.layers import logo_asset
+
+    h, w = 300, 400
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    obj = np.clip(np.dstack([90 + 0.3 * xx, 120 + 0.2 * yy, 140 + 0.1 * xx]), 0, 255)
+    obj = obj.astype(np.uint8)
+    logo = np.zeros((h, w, 4), np.uint8)
+    logo[140:160, 200:240] = (30, 60, 200, 255)
+    logo[150:158, 205:230, 3] = 120
+    layers = Layers(object=obj, logo=logo)
+    export.export_layers(tmp_path, obj, layers)
+    written = np.asarray(Image.open(tmp_path / "logo_asset.png"))
+    np.testing.assert_array_equal(written, logo_asset(deshade_logo(logo, obj))[0])
+
+
+def _with_a_window():
+    """An opaque canvas-size layer under a window layer placed at (12, 10)."""
+    obj, logo = _layers()
+    window = logo[10:30, 12:40].copy()
+    layers = [export.ExportLayer("Logo", window, offset=(12, 10)),
+              export.ExportLayer("Object", np.dstack([obj, np.full(obj.shape[:2], 255,
+                                                                   np.uint8)]))]
+    return obj, logo, layers
+
+
+def test_a_window_layer_is_stored_at_its_offset_in_ora_and_psd(tmp_path):
+    obj, logo, layers = _with_a_window()
+    np.testing.assert_array_equal(export.flatten(layers), alpha_over(logo, obj))
+    export.write_ora(tmp_path / "w.ora", layers)
+    with zipfile.ZipFile(tmp_path / "w.ora") as z:
+        stack = z.read("stack.xml").decode()
+        small = np.asarray(Image.open(io.BytesIO(z.read("data/logo.png"))))
+    assert 'x="12" y="10"' in stack and small.shape == (20, 28, 4)
+    back, _extra = ora.read_ora(tmp_path / "w.ora")
+    np.testing.assert_array_equal(back[0].rgba, logo)                # placed on the canvas
+    export.write_psd(tmp_path / "w.psd", layers)
+    psd = PSDImage.open(tmp_path / "w.psd")
+    logo_layer = list(psd)[1]
+    assert logo_layer.bbox == (12, 10, 40, 30)
+    np.testing.assert_array_equal(np.asarray(logo_layer.topil()), logo[10:30, 12:40])
+    np.testing.assert_array_equal(np.asarray(psd.topil())[..., :3], alpha_over(logo, obj))
+
+
+def test_a_png_folder_gets_window_layers_at_canvas_size(tmp_path):
+    _obj, logo, layers = _with_a_window()
+    export.write_png_folder(tmp_path / "f", layers)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "f" / "logo.png")), logo)
+
+
+def test_a_window_must_fit_on_the_canvas():
+    _obj, _logo, layers = _with_a_window()
+    layers[0].offset = (50, 10)                                    # 28 wide at x 50 of 64
+    with pytest.raises(ValueError, match="does not fit"):
+        export.flatten(layers)
+    with pytest.raises(ValueError, match="whole canvas"):
+        export.flatten(layers[:1])
