@@ -72,7 +72,7 @@ def test_make_run_then_ctrl_enter_decomposes_the_patch(qtbot):
     # The patch (purple, white writing) comes off as the logo ...
     assert (alpha[inside] >= 128).mean() > 0.95
     # ... and the object there is orange suit, like the suit round it.
-    patch_area = obj.rgba[..., :3][inside].astype(float)
+    patch_area = obj.render(window.doc.shape)[..., :3][inside].astype(float)
     ring = patch_disc(alpha.shape, 60) & ~patch_disc(alpha.shape, 50)
     suit = window.doc.image[ring].astype(float)
     assert np.abs(np.median(patch_area, 0) - np.median(suit, 0)).max() < 40
