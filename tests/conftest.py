@@ -14,7 +14,9 @@ THREAD_GRACE_S = 10.0
 def _threads() -> set[threading.Thread]:
     # Threads started outside Python (Qt's, a C library's) show up as dummies once they call
     # into Python and never "end" for the threading module: they are not the tests' own.
-    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+    # tqdm's monitor is one process-wide daemon that the library keeps for every later bar.
+    return {t for t in threading.enumerate()
+            if not isinstance(t, threading._DummyThread) and t.name != "tqdm_monitor"}
 
 
 @pytest.fixture(autouse=True)
