@@ -527,6 +527,9 @@ def check_output_dir(target: PathLike, replace_ok: Iterable[str] | None = None) 
         if foreign:
             raise InputError(f"output folder {target} holds files Layerlift did not write "
                              f"(e.g. {sorted(foreign)[0]}); choose another --out or empty it")
+    if being_written(target):
+        raise InputError(f"another Layerlift run is writing {target} now; wait for it to "
+                         "finish, or give this run another --out")
     check_writable_target(target)
 
 
@@ -544,35 +547,46 @@ def atomic_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> Ite
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale(target.parent)
+        found = _identity(target)
         tmp = _owned_dir(target, "tmp")
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is private (0700)
     except OSError as e:
         raise InputError(f"cannot write {target}: {e.strerror or e}") from None
     try:
         yield tmp
-        _swap_in(tmp, target)
+        _swap_in(tmp, target, found)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         _release(tmp)
         raise
 
 
-def _swap_in(tmp: Path, target: Path) -> None:
+def _swap_in(tmp: Path, target: Path, found: tuple[int, int] | None) -> None:
     """Rename `tmp` to `target`. An earlier `target` is first moved into a folder of our
     own (".NAME.old-XXXX/previous", locked like a temp folder) and deleted with it at the
-    end; if the process dies between the two renames, the next run puts it back."""
+    end; if the process dies between the two renames, the next run puts it back.
+
+    Swaps into one folder happen one at a time (a lock on the folder, held for the renames
+    only). `found` is what `target` was when this write began: if another run has swapped
+    its own output in since, that output is kept and this one refused, in one line."""
     _fsync_dir(tmp)
     trash: Path | None = None
     try:
-        if target.exists():
-            trash = _owned_dir(target, "old")
-            os.rename(target, trash / PREVIOUS)
-        # The marker must not end up in the output; its lock is held until the rename is
-        # done (a sweep can no longer open it, nor lock it).
-        with contextlib.suppress(OSError):
-            os.unlink(tmp / OWNER)
-        os.replace(tmp, target)
-        _release(tmp)
+        with _swap_lock(target.parent):
+            if _identity(target) != found:
+                raise InputError(
+                    f"another Layerlift run wrote {target} while this one was writing it; "
+                    "its output is kept and this run wrote nothing (give each run its own "
+                    "--out)")
+            if target.exists():
+                trash = _owned_dir(target, "old")
+                os.rename(target, trash / PREVIOUS)
+            # The marker must not end up in the output; its lock is held until the rename
+            # is done (a sweep can no longer open it, nor lock it).
+            with contextlib.suppress(OSError):
+                os.unlink(tmp / OWNER)
+            os.replace(tmp, target)
+            _release(tmp)
     except OSError as e:
         _release(tmp)
         if trash is not None and not target.exists():
@@ -588,6 +602,57 @@ def _swap_in(tmp: Path, target: Path) -> None:
         shutil.rmtree(trash / PREVIOUS, ignore_errors=True)
         shutil.rmtree(trash, ignore_errors=True)
         _release(trash)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which folder (or file) is at `path` now: (device, inode), None when nothing is."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+@contextlib.contextmanager
+def _swap_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` itself (flock; none without fcntl), waited for."""
+    fd = os.open(folder, os.O_RDONLY) if fcntl is not None else None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)   # drops the lock
+
+
+def being_written(target: Path) -> bool:
+    """True while a live run is building `target` (its ".NAME.tmp-XXXX" folder beside it
+    holds a marker its process keeps locked). Always False without fcntl."""
+    if fcntl is None:
+        return False
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return False
+    for entry in entries:
+        m = _STALE_DIR.match(entry.name)
+        if m and m["kind"] == "tmp" and m["name"] == target.name:
+            if _locked_by_another(Path(entry.path) / OWNER):
+                return True
+    return False
+
+
+def _locked_by_another(marker: Path) -> bool:
+    """True when a process holds the marker's lock; False when it is free or not there."""
+    try:
+        fd = os.open(marker, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return not _lock(fd)
+    finally:
+        os.close(fd)
 
 
 def _through_links(path: Path) -> Path:

@@ -148,6 +148,12 @@ def _size(n: int) -> str:
     return f"{n / MIB:.1f} MB" if n >= MIB else f"{n} bytes"
 
 
+def _shown(text: str) -> str:
+    """Text from the file as a message shows it: as it is when printable, else quoted with
+    its escapes (a newline in a name must not break the one-line message)."""
+    return text if text.isprintable() else repr(text)
+
+
 @contextlib.contextmanager
 def damage_as_input_error(label: str, what: str = "is not a readable OpenRaster file"
                           ) -> Iterator[None]:
@@ -239,11 +245,11 @@ class OraFile:
     def info(self, name: str) -> zipfile.ZipInfo:
         info = self.members.get(name)
         if info is None:
-            raise InputError(f"{self.label}: {name} is missing from the file")
+            raise InputError(f"{self.label}: {_shown(name)} is missing from the file")
         if info.flag_bits & 0x1:
-            raise InputError(f"{self.label}: {name} is encrypted")
+            raise InputError(f"{self.label}: {_shown(name)} is encrypted")
         if info.compress_type not in ZIP_METHODS:
-            raise InputError(f"{self.label}: {name} is compressed with a method Layerlift "
+            raise InputError(f"{self.label}: {_shown(name)} is compressed with a method Layerlift "
                              f"cannot read (zip method {info.compress_type})")
         return info
 
@@ -251,13 +257,13 @@ class OraFile:
         """A member's bytes; refused when it is (or turns out) larger than `max_bytes`."""
         info = self.info(name)
         if info.file_size > max_bytes:
-            raise InputError(f"{self.label}: {name} is {_size(info.file_size)}, more than "
+            raise InputError(f"{self.label}: {_shown(name)} is {_size(info.file_size)}, more than "
                              f"the {_size(max_bytes)} such a file may take")
-        with damage_as_input_error(self.label, f"has a damaged {name}"):
+        with damage_as_input_error(self.label, f"has a damaged {_shown(name)}"):
             with self.zip.open(info) as f:
                 data = f.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise InputError(f"{self.label}: {name} is larger than its zip entry says")
+            raise InputError(f"{self.label}: {_shown(name)} is larger than its zip entry says")
         return data
 
     def extra_names(self) -> set[str]:
@@ -271,17 +277,17 @@ class OraFile:
     def picture_size(self, name: str) -> tuple[int, int]:
         """A picture member's width and height from its header (nothing decoded)."""
         info = self.info(name)
-        with damage_as_input_error(self.label, f"has a damaged picture {name}"):
+        with damage_as_input_error(self.label, f"has a damaged picture {_shown(name)}"):
             with self.zip.open(info) as f:
                 head = f.read(HEAD_BYTES)
             try:
                 with Image.open(io.BytesIO(head)) as im:
                     w, h = im.size
             except UnidentifiedImageError:
-                raise InputError(f"{self.label}: {name} is not a picture Layerlift can "
+                raise InputError(f"{self.label}: {_shown(name)} is not a picture Layerlift can "
                                  "read") from None
         if w < 1 or h < 1 or w * h > MAX_PIXELS:
-            raise InputError(f"{self.label}: {name} is {w}x{h}, not a usable picture size")
+            raise InputError(f"{self.label}: {_shown(name)} is {w}x{h}, not a usable picture size")
         return w, h
 
     # ------------------------------------------------------------ stack.xml
@@ -332,10 +338,9 @@ class OraFile:
         except ValueError:
             w = h = 0
         if w < 1 or h < 1 or w * h > MAX_PIXELS:
-            # repr: the file's own text may hold a line break; the message stays one line
             raise InputError(f"{self.label}: stack.xml gives no usable image size "
-                             f"(w={el.get('w', '')[:20]!r}, h={el.get('h', '')[:20]!r}; at most "
-                             f"{MAX_PIXELS // 1_000_000} megapixels)")
+                             f"({_shown(el.get('w', '')[:20])}x{_shown(el.get('h', '')[:20])};"
+                             f" at most {MAX_PIXELS // 1_000_000} megapixels)")
         return w, h
 
     def _number(self, el: ET.Element, key: str, default: str) -> float:

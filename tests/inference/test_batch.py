@@ -552,3 +552,65 @@ def test_a_pool_broken_between_two_photos_puts_the_photo_back():
                 on_record=lambda record: None)
     assert list(pending) == [first, second, third]
     assert suspects == {0}
+
+
+@pytest.mark.parametrize("broken_first", [True, False])
+def test_a_photo_finished_in_the_same_wait_as_a_dead_worker_is_recorded_not_redone(
+        monkeypatch, broken_first):
+    # When one worker dies, the photo the other worker has just finished can come back in
+    # the same wait as the broken one. It must be recorded once, now, and only the dead
+    # worker's photo go back to be tried alone, whatever order the wait gives them in.
+    from collections import deque
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from layerlift.inference.batch import local
+
+    finished, killer = (types.SimpleNamespace(index=i) for i in range(2))
+    futures: dict[int, Future] = {}
+
+    class OneFinishesOneDies:
+        def submit(self, fn, item, job):
+            future = futures[item.index] = Future()
+            if item is finished:
+                future.set_result({"input": "finished", "status": "ok"})
+            else:
+                future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+    def wait_both(running, return_when):
+        both = [futures[killer.index], futures[finished.index]]
+        return (both if broken_first else both[::-1]), set()
+
+    monkeypatch.setattr(local, "wait", wait_both)
+    pending, suspects, recorded = deque([finished, killer]), set(), []
+    local._feed(OneFinishesOneDies(), pending, suspects, job=None, workers=2,
+                on_record=recorded.append)
+    assert recorded == [{"input": "finished", "status": "ok"}]
+    assert list(pending) == [killer] and suspects == {1}
+
+
+def test_a_photo_this_run_finished_before_its_worker_died_is_ok_not_skipped(
+        tmp_path, engine_log):
+    # A worker can die (or be ended as the pool breaks) after the photo's folder is in
+    # place and before its record reaches the driver. Tried again in the same run, the
+    # photo is this run's result ("ok"), not decomposed again; in a later run it is skipped.
+    from layerlift.inference.batch.prompts import MasksBeside
+    from layerlift.inference.batch.run import DEFAULT_SETTINGS
+    from layerlift.inference.batch.work import Item, process, settings_digest
+
+    (photo,) = make_photos(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    first = run_batch([tmp_path / "in"], out, settings={"engine": "counted"})
+    assert first.counts.ok == 1
+    settings = {**DEFAULT_SETTINGS, "engine": "counted"}
+    item = Item(index=0, photo=str(photo), name="p00", prompt=MasksBeside().for_photo(photo))
+    job = Job(out=str(out), settings=settings, candidates=1, grabcut=False, run=first.run,
+              settings_key=settings_digest(settings, 1, False),
+              engine_entry=engines.ENGINES["counted"])
+    again = process(item, job)
+    assert again["status"] == "ok" and again["timings"]["decompose_s"] > 0
+    assert again["cycle_error"] == records(out)[0]["cycle_error"]
+    later = process(item, Job(**{**job.__dict__, "run": "a-later-run"}))
+    assert later["status"] == "skipped"
+    assert [w for w, _ in log_lines(engine_log)].count("decompose") == 1  # done once

@@ -140,3 +140,16 @@ def test_offsets_place_layers_and_far_pictures_are_not_decoded(tmp_path, monkeyp
                      "data/a.png": pic, "data/b.png": pic})
     (inside, outside), _ = ora.read_ora(_write(tmp_path, data))
     assert inside.rgba[..., 3].sum() == 2 * 2 * 255 and outside.rgba.any() == 0
+
+
+@pytest.mark.parametrize("w, h, member", [
+    ("1", "&#10;", "data/a.png"),            # found by the stack.xml fuzzer: h is a newline
+    ("10", "10", "data/a&#10;b.png"),         # a layer picture whose name holds a newline
+])
+def test_what_the_file_says_never_breaks_the_one_line_message(tmp_path, w, h, member):
+    name = member.replace("&#10;", "\n")
+    path = _write(tmp_path, make_ora({"stack.xml": stack_xml(w, h, layer(member)),
+                                      name: b"not a picture"}))
+    with pytest.raises(InputError) as refused:
+        ora.read_ora(path)
+    assert "\n" not in str(refused.value)

@@ -82,22 +82,24 @@ def _feed(pool: ProcessPoolExecutor, pending: deque[Item], suspects: set[int], j
             if alone:
                 break
         done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            item = running.pop(future)
-            try:
-                record = future.result()
-            except BrokenProcessPool:
-                _worker_died(item, running, pending, suspects, job, on_record)
-                return
-            on_record(record)
+        # Photos that finished in the same wait as a worker's death are recorded first:
+        # put back with the dead worker's photos, they would be done again.
+        finished = [f for f in done if not isinstance(f.exception(), BrokenProcessPool)]
+        for future in finished:
+            running.pop(future)
+            on_record(future.result())
+        if len(finished) < len(done):
+            _worker_died(list(running.values()), pending, suspects, job, on_record)
+            return
 
 
-def _worker_died(item: Item, running: dict[Future, Item], pending: deque[Item],
-                 suspects: set[int], job: Job, on_record: OnRecord) -> None:
-    held = [item, *running.values()]
-    running.clear()
-    if len(held) == 1 and item.index in suspects:
-        on_record(died_record(item, job, WORKER_DIED))  # alone, and it died again
+def _worker_died(held: list[Item], pending: deque[Item], suspects: set[int], job: Job,
+                 on_record: OnRecord) -> None:
+    """A worker died holding one of `held` (the photos in the pool when it broke): a photo
+    that was alone and already a suspect is recorded as failed; the others go back to the
+    front of the queue, each to be tried alone."""
+    if len(held) == 1 and held[0].index in suspects:
+        on_record(died_record(held[0], job, WORKER_DIED))  # alone, and it died again
         return
     for held_item in sorted(held, key=lambda i: i.index, reverse=True):
         suspects.add(held_item.index)

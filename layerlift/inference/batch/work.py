@@ -100,7 +100,8 @@ def finished_report(folder: Path, key: str) -> dict[str, Any] | None:
         report = json.loads((folder / REPORT).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(report, dict) or (report.get("batch") or {}).get("key") != key:
+    batch = report.get("batch") if isinstance(report, dict) else None
+    if not isinstance(batch, dict) or batch.get("key") != key:
         return None
     files = report.get("files")
     if not isinstance(files, list) or not all((folder / str(f)).is_file() for f in files):
@@ -138,7 +139,12 @@ def process(item: Item, job: Job) -> Record:
         record["key"] = key
         folder = Path(job.out) / item.name
         report = finished_report(folder, key)
-        if report is not None:
+        if report is not None and report["batch"].get("run") == job.run:
+            # Done by this run in a worker that died (or was ended when the pool broke)
+            # before it could say so: it is this run's result, not a skip.
+            record.update(status="ok", **_scores(report),
+                          timings=dict(report.get("timings") or {}))
+        elif report is not None:
             record.update(status="skipped", **_scores(report), timings={})
         else:
             report = decompose_file(

@@ -30,6 +30,7 @@ from layerlift.inference.contract import (
 )
 from layerlift.inference.crop import CropBox, extract, paste_back, to_photo_scale, working_crop
 from layerlift.inference.engines.flux import embeddings, loading, lora, memory, packages
+from layerlift.inference.engines.flux.quiet import quiet_libraries
 from layerlift.inference.errors import Cancelled, EngineUnavailable
 from layerlift.inference.layers import solve_logo
 from layerlift.inference.triptych import (
@@ -91,13 +92,13 @@ class FluxEngine:
 
     def decompose(self, request: DecomposeRequest, on_progress: ProgressCallback | None = None,
                   cancel: CancelToken | None = None) -> Layers:
-        with self._lock:
+        with self._lock, quiet_libraries():
             return self._with_memory_fallback(
                 request, lambda loaded: self._decompose(loaded, request, on_progress, cancel))
 
     def compose(self, request: ComposeRequest, on_progress: ProgressCallback | None = None,
                 cancel: CancelToken | None = None) -> np.ndarray:
-        with self._lock:
+        with self._lock, quiet_libraries():
             return self._with_memory_fallback(
                 request, lambda loaded: self._compose(loaded, request, on_progress, cancel))
 
@@ -107,7 +108,7 @@ class FluxEngine:
         """Run `work(loaded)`; on CUDA out-of-memory reload one tier down and retry."""
         import torch
 
-        device = memory.pick_device(request.device)
+        device = memory.pick_device(request.device, warn=False)  # warned once loaded
         # After an out-of-memory fallback, later runs start from the tier that worked; a
         # pipeline already loaded keeps its tier (free VRAM now leaves out its own weights).
         tier = memory.pick_tier(device, request.memory or self._fallback.get(device)
@@ -157,6 +158,8 @@ class FluxEngine:
         embeds = embeddings.prompt_embeddings(source, FIXED_PROMPTS, text_device, dtype)
         pipe = loading.load_fill_pipeline(source, dtype, memory.quantization_for(tier))
         memory.place(pipe, tier, device)
+        # After the load, so that weights that cannot load are the one line a user sees.
+        memory.warn_if_cpu(device)
         self._loaded = Loaded(key, pipe, source, device, tier, embeds)
         return self._loaded
 

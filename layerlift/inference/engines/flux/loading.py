@@ -208,8 +208,20 @@ def load_fill_pipeline(source: ModelSource, dtype, quantization: str | None = No
             text_encoder_2=None, tokenizer_2=None, dtype=dtype, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
         raise _load_error(source, exc) from None
+    for name in ("transformer", "vae"):
+        check_all_weights_loaded(source, name, getattr(pipe, name))
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def check_all_weights_loaded(source: ModelSource, name: str, module) -> None:
+    """Refuse a component whose checkpoint lacks weights its config asks for: diffusers
+    leaves those on the meta device with a warning, and the run fails later, deep inside."""
+    missing = [key for key, p in module.named_parameters() if p.device.type == "meta"]
+    if missing:
+        raise EngineUnavailable(
+            f"could not load FLUX from {source.label}: the {name}'s checkpoint does not match "
+            f"its config ({len(missing)} weights missing, e.g. {missing[0]})")
 
 
 def load_text_components(source: ModelSource, dtype) -> dict:

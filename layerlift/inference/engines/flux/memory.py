@@ -38,8 +38,9 @@ def has_bitsandbytes() -> bool:
     return find_spec("bitsandbytes") is not None
 
 
-def pick_device(requested: str | None = None) -> str:
-    """cuda, then mps, then cpu (with a warning that it is slow); a requested one is checked."""
+def pick_device(requested: str | None = None, *, warn: bool = True) -> str:
+    """cuda, then mps, then cpu (with a warning that it is slow, unless `warn` is False: the
+    caller warns later with warn_if_cpu); a requested one is checked."""
     import torch
 
     if requested is not None:
@@ -57,10 +58,15 @@ def pick_device(requested: str | None = None) -> str:
         device = "mps"
     else:
         device = "cpu"
+    if warn:
+        warn_if_cpu(device)
+    return device
+
+
+def warn_if_cpu(device: str) -> None:
     if device == "cpu":
         warnings.warn("the flux engine is running on the CPU: expect minutes per image with the "
-                      "real model", RuntimeWarning, stacklevel=2)
-    return device
+                      "real model", RuntimeWarning, stacklevel=3)
 
 
 def compute_dtype(device: str):
