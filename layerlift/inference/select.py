@@ -227,7 +227,7 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray,
         # The surface's colours from a ring beyond the zone, clear of the mark's nearby parts.
         ring = (_grown_box(box, gap * (RING_START + RING_WIDTH), (hh, ww))
                 & ~_grown_box(box, gap * RING_START, (hh, ww)))
-        foreign = _foreign(lab, ring, zone, border)
+        foreign = _foreign(lab, ring, border)
         foreign_parts = cv2.connectedComponentsWithStats(foreign.astype(np.uint8),
                                                          connectivity=8)
         added = False
@@ -316,22 +316,20 @@ def _far_from(colours: np.ndarray, clusters: Clusters | None) -> np.ndarray:
     return far
 
 
-def _foreign(lab: np.ndarray, ring: np.ndarray, zone: np.ndarray,
-             border: Clusters | None) -> np.ndarray:
-    """Pixels of the zone whose colour the surface in the ring lacks. A minor colour of the
-    ring that the window's border lacks is left out of the ring's surface: it is likely more
-    of the mark (the rest of a long word reaches into any ring round its first letters),
-    while the product's own surface, which the border may lack too, fills most of the ring."""
-    out = np.zeros(lab.shape[:2], bool)
+def _foreign(lab: np.ndarray, ring: np.ndarray, border: Clusters | None) -> np.ndarray:
+    """Pixels whose colour the surface in the ring lacks (over the whole window, so that a
+    part running on to the window's edge is seen to). A minor colour of the ring that the
+    window's border lacks is left out of the ring's surface: it is likely more of the mark
+    (the rest of a long word reaches into any ring round its first letters), while the
+    product's own surface, which the border may lack too, fills most of the ring."""
+    flat = lab.reshape(-1, 3)
     local = _clusters(lab[ring])
     if local is None:  # the ring lies beyond the window: the border is the nearest surface
-        if border is not None:
-            out[zone] = _far_from(lab[zone], border)
-        return out
+        far = _far_from(flat, border) if border is not None else np.zeros(len(flat), bool)
+        return far.reshape(lab.shape[:2])
     centres, spread, weight = local
     keep = (weight >= MINOR_COLOUR) | ~_far_from(centres, border)
-    out[zone] = _far_from(lab[zone], (centres[keep], spread[keep], weight[keep]))
-    return out
+    return _far_from(flat, (centres[keep], spread[keep], weight[keep])).reshape(lab.shape[:2])
 
 
 def _to_mask(found: tuple[float, float, float, float], shape: tuple[int, int],
