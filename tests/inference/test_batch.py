@@ -306,7 +306,7 @@ def test_points_select_each_photos_mask_and_a_rerun_skips(tmp_path, capsys):
         report = json.loads((out / name / "report.json").read_text())
         mask = np.asarray(Image.open(report["input"]["mask"])) > 127
         assert mask[30:38, 34:66].all()          # the bar is selected ...
-        assert mask.sum() < 3 * 8 * 36           # ... with a small margin
+        assert mask.sum() < 4 * 8 * 36           # ... with a margin of a few px
     assert cli.main(args) == 0
     assert statuses(records(out)[-2:]) == {"skipped": 2}
     (tmp_path / "bad.csv").write_text("p00.png,40\n")
