@@ -122,6 +122,17 @@ def _parse_lora(text: str) -> tuple[str, float]:
     return str(path), scale
 
 
+def _parse_point(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        x, y = (float(t) for t in parts)
+    except ValueError:
+        raise InputError(f"--point must be X,Y (two numbers), got {text!r}") from None
+    if not (x >= 0 and y >= 0):  # also refuses nan
+        raise InputError(f"--point {text} lies outside the photo")
+    return x, y
+
+
 def _parse_quad(text: str):
     from layerlift.inference.contract import validate_quad
 
@@ -190,6 +201,12 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     which.add_argument("--mask", metavar="MASK", help="mask image, white = logo, photo's size")
     which.add_argument("--box", metavar="X0,Y0,X1,Y1",
                        help="box around the logo in pixels (X1, Y1 exclusive)")
+    which.add_argument("--point", metavar="X,Y", action="append",
+                       help="a click on the logo (repeatable): the mask is selected from it "
+                       "as `layerlift select` does")
+    d.add_argument("--tolerance", type=_fraction, default=None,
+                   help="with --point: how far a colour may be from the clicked one "
+                   "(0..1, default 0.5)")
     d.add_argument("--out", metavar="DIR", help="output folder (default: IMAGE_STEM.layers "
                    "beside the image; an earlier output there is replaced)")
 
@@ -206,6 +223,19 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     c.add_argument("--out", required=True, metavar="OUT", help="output .png or .jpg")
     c.add_argument("--strength", type=_fraction, default=None,
                    help="flux: how much the model may repaint the logo's area (0..1)")
+
+    s = sub.add_parser("select", help="write the mask of the logo under one or more clicks",
+                       description="Selects the whole mark under the click(s): every part "
+                       "and colour of it, with a small margin; writes it as a black and "
+                       "white PNG for decompose --mask.")
+    s.add_argument("image", metavar="IMAGE", help="photo: JPEG, PNG, WebP, TIFF or BMP")
+    s.add_argument("--point", metavar="X,Y", action="append", required=True,
+                   help="a click on the logo in pixels (repeatable: clicks on one mark)")
+    s.add_argument("--box", metavar="X0,Y0,X1,Y1",
+                   help="search only inside this box (X1, Y1 exclusive)")
+    s.add_argument("--tolerance", type=_fraction, default=0.5,
+                   help="how far a colour may be from the clicked one (0..1, default 0.5)")
+    s.add_argument("--out", metavar="MASK.png", required=True, help="the mask to write (.png)")
 
     _add_batch_parser(sub, [common, masks])
 
@@ -233,7 +263,8 @@ def _add_batch_parser(sub, parents: list[Parser]) -> None:
     which.add_argument("--boxes", metavar="CSV",
                        help="a box per photo: rows file,x0,y0,x1,y1 (several rows: union)")
     which.add_argument("--points", metavar="CSV",
-                       help="clicks per photo: rows file,x,y (not available yet)")
+                       help="clicks per photo: rows file,x,y (several rows: several clicks "
+                       "on one mark); each photo's mask is selected from its clicks")
     b.add_argument("--out", metavar="DIR", required=True,
                    help="where OUT/<stem>/ folders and manifest.jsonl go")
     b.add_argument("--workers", type=_int_in(1, 256), default=None, metavar="N",
@@ -312,6 +343,8 @@ def _default_out(image: Path) -> Path:
 
 def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
                    mask_path: Path | None = None, box: tuple[int, int, int, int] | None = None,
+                   points: list[tuple[float, float]] | None = None,
+                   tolerance: float | None = None,
                    grabcut: bool = False, candidates: int = 1) -> dict[str, Any]:
     """Decompose one photo into `out` (replaced atomically) with a progress line; the report."""
     def writing() -> None:
@@ -321,8 +354,9 @@ def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
     progress = Progress(f"decomposing {image_path.name}")
     try:
         return decompose_file(image_path, out, settings, mask_path=mask_path,
-                              boxes=[box] if box else [], grabcut=grabcut,
-                              candidates=candidates, on_progress=progress, on_writing=writing)
+                              boxes=[box] if box else [], points=points or (),
+                              tolerance=tolerance, grabcut=grabcut, candidates=candidates,
+                              on_progress=progress, on_writing=writing)
     finally:
         progress.done()
 
@@ -334,10 +368,14 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     box = parse_box(args.box) if args.box else None
     if args.grabcut and box is None:
         raise InputError("--grabcut refines a --box; give --box X0,Y0,X1,Y1")
+    points = [_parse_point(p) for p in args.point] if args.point else None
+    if args.tolerance is not None and points is None:
+        raise InputError("--tolerance applies to --point; give --point X,Y")
     image_path = Path(args.image)
     out = Path(args.out) if args.out else _default_out(image_path)
     report = _decompose_one(image_path, out, settings,
                             mask_path=Path(args.mask) if args.mask else None, box=box,
+                            points=points, tolerance=args.tolerance,
                             grabcut=args.grabcut, candidates=args.candidates or 1)
     print(f"{out}  (engine {report['engine']}, {_quality_text(report)}, "
           f"{report['timings']['decompose_s']:.2f} s)")
@@ -355,6 +393,30 @@ def _quality_text(report: dict[str, Any]) -> str:
         return confidence_text(confidence) + where
     psnr = report["cycle_psnr"]
     return "cycle " + ("exact" if psnr is None or not math.isfinite(psnr) else f"{psnr:.1f} dB")
+
+
+# ---------------------------------------------------------------- select
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from layerlift.inference import imageio
+    from layerlift.inference.select import select_mark
+
+    points = [_parse_point(p) for p in args.point]
+    box = imageio.parse_box(args.box) if args.box else None
+    image_path, out = Path(args.image), Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise InputError(f"--out {out} must end in .png")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a .png file name")
+    imageio.check_not_protected(out, [image_path])
+    imageio.check_writable_target(out)
+    image = imageio.load_image(image_path)
+    mask = select_mark(image, points, box=box, tolerance=args.tolerance)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    imageio.save_png(out, mask, protect=[image_path])
+    print(f"{out}  ({int(mask.sum())} pixels selected)")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- compose
@@ -528,7 +590,8 @@ def _write_traceback() -> str:
     return path
 
 
-COMMANDS = {"decompose": cmd_decompose, "compose": cmd_compose, "batch": cmd_batch}
+COMMANDS = {"decompose": cmd_decompose, "select": cmd_select, "compose": cmd_compose,
+            "batch": cmd_batch}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the contract imports numpy; `layerlift --help` should not
 REPORT = "report.json"
 
 Box = tuple[int, int, int, int]
+Point = tuple[float, float]
 
 
 def json_safe(value: Any) -> Any:
@@ -77,6 +78,7 @@ def check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
 
 def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
                    mask_path: Path | None = None, boxes: Sequence[Box] = (),
+                   points: Sequence[Point] = (), tolerance: float | None = None,
                    grabcut: bool = False, candidates: int = 1,
                    on_progress: ProgressCallback | None = None,
                    on_writing: Callable[[], None] | None = None,
@@ -84,7 +86,9 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
     """Decompose the photo at `image_path` into the folder `out` (replaced atomically).
 
     The mask is the file `mask_path`, or the union of `boxes` (each refined by GrabCut when
-    `grabcut`). `settings` are DecomposeRequest keyword arguments (engine, seed, ...).
+    `grabcut`), or the mark selected under the clicks `points` (select.select_mark, with
+    `tolerance`; default 0.5). `settings` are DecomposeRequest keyword arguments (engine,
+    seed, ...).
     `extra` is added to report.json as it is (batch puts its resume key there).
     Returns the report. Raises InputError on bad input, nothing written.
     """
@@ -95,8 +99,8 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
     from layerlift.inference.contract import DecomposeRequest
     from layerlift.inference.export import export_layers
 
-    if (mask_path is None) == (not boxes):
-        raise InputError("give either a mask file or a box")
+    if sum((mask_path is not None, bool(boxes), bool(points))) != 1:
+        raise InputError("give one of a mask file, a box or points")
     inputs = [image_path] + ([mask_path] if mask_path else [])
     check_out_dir(out, inputs)
 
@@ -104,6 +108,10 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
     image = imageio.load_image(image_path)
     if mask_path is not None:
         mask = imageio.load_mask(mask_path, image.shape)
+    elif points:
+        from layerlift.inference.select import select_mark
+
+        mask = select_mark(image, list(points), tolerance=0.5 if tolerance is None else tolerance)
     else:
         mask = np.zeros(image.shape[:2], bool)
         for box in boxes:
@@ -122,6 +130,7 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
         "input": {"image": str(image_path.resolve()), "width": w, "height": h,
                   "mask": str(mask_path.resolve()) if mask_path else None,
                   "box": list(boxes[0]) if len(boxes) == 1 else None, "grabcut": bool(grabcut),
+                  "points": [list(p) for p in points] or None,
                   "mask_pixels": int(mask.sum())},
         "settings": reported_settings(settings, candidates),
         "cycle_error": meta.pop("cycle_error", None),

@@ -290,17 +290,25 @@ def test_a_bad_boxes_table_is_one_line(tmp_path, text, words):
         batch.BoxTable(tmp_path / "boxes.csv")
 
 
-def test_points_are_read_but_refused_until_selection_exists(tmp_path, capsys):
-    make_photos(tmp_path / "in", 1, masks_beside=False)
-    (tmp_path / "points.csv").write_text("file,x,y\np00.png,40,34\np00.png,50.5,34\n")
+def test_points_select_each_photos_mask_and_a_rerun_skips(tmp_path, capsys):
+    make_photos(tmp_path / "in", 2, masks_beside=False)
+    # p00 gets two clicks on its red bar, p01 one.
+    (tmp_path / "points.csv").write_text("file,x,y\np00.png,40,34\np00.png,50.5,34\n"
+                                         "p01.png,45,33\n")
     table = batch.PointTable(tmp_path / "points.csv")
     assert table.points_for(tmp_path / "in" / "p00.png") == [(40.0, 34.0), (50.5, 34.0)]
     out = tmp_path / "out"
-    rc = cli.main(["batch", str(tmp_path / "in"), "--points", str(tmp_path / "points.csv"),
-                   "--out", str(out)])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "--points is not available yet" in err[0]
-    assert not out.exists()
+    args = ["batch", str(tmp_path / "in"), "--points", str(tmp_path / "points.csv"),
+            "--out", str(out)]
+    assert cli.main(args) == 0
+    assert statuses(records(out)) == {"ok": 2}
+    for name in ("p00", "p01"):
+        report = json.loads((out / name / "report.json").read_text())
+        mask = np.asarray(Image.open(report["input"]["mask"])) > 127
+        assert mask[30:38, 34:66].all()          # the bar is selected ...
+        assert mask.sum() < 4 * 8 * 36           # ... with a margin of a few px
+    assert cli.main(args) == 0
+    assert statuses(records(out)[-2:]) == {"skipped": 2}
     (tmp_path / "bad.csv").write_text("p00.png,40\n")
     assert cli.main(["batch", str(tmp_path / "in"), "--points", str(tmp_path / "bad.csv"),
                      "--out", str(out)]) == 2

@@ -16,7 +16,6 @@ from typing import Any
 from layerlift.inference.batch.inputs import LOCK, MANIFEST, collect_photos, folder_names
 from layerlift.inference.batch.manifest import Manifest, Record, earlier_folders, exclusive
 from layerlift.inference.batch.prompts import (
-    POINTS_NOT_AVAILABLE,
     MasksBeside,
     PointTable,
     PromptSource,
@@ -108,8 +107,10 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     validate_common(full["steps"], full["size"], candidates)
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    if isinstance(prompts, PointTable):
-        raise InputError(POINTS_NOT_AVAILABLE)
+    if isinstance(prompts, PointTable):  # each photo's mask selected from its clicks
+        from layerlift.inference.selected_masks import SelectedMasks
+
+        prompts = SelectedMasks(prompts, out)
     if ray:
         from layerlift.inference.batch.on_ray import import_ray
 

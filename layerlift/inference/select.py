@@ -1,0 +1,344 @@
+"""One click selects the logo: the loose mask a user would have brushed round the clicked mark.
+
+No weights: colour and connectivity, on a window round the click(s) shrunk to at most
+WORK_SIDE px.
+1. The clicked part: the connected pixels near the clicked colour, at the widest reach
+   that is stable (narrowing the reach one step keeps most of the part: a part bounded by
+   an edge). A part that floods (reaches the window's edge or takes too much of it) is
+   refused; when every reach floods, a small disc round the click stands for the part.
+2. The mark's other parts join in rounds: within a gap of the group (the letters of a word,
+   an icon and its word), parts near the clicked colour, and parts of a colour that the
+   surface lacks (the second ink of an emblem). The surface's colours come from a ring
+   round the group, a few gaps out so that the rest of a word is not taken for surface; a
+   minor ring colour the window's border lacks is taken for more of the mark. A part is
+   surface, never joined, when it reaches the window's edge, surrounds the group (the
+   product or label the mark is on), is far larger than the group, spreads the group thin
+   (a mark fills its box; specks of texture do not), or stretches the group beyond a word's
+   length one way or an emblem's breadth the other.
+3. The mask is the group's box grown by a small margin: the classical engine finds the mark
+   inside a box well, and a compact box costs far less than a flood (measured in
+   tests/benchmarks/select_marks.py).
+When a part near the group was refused only for reaching the window's edge, or the group
+touches it, the window doubles, up to the photo (or the box).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from layerlift.inference.errors import InputError
+
+Point = tuple[float, float]
+Box = tuple[int, int, int, int]
+
+WORK_SIDE = 320
+# The first window's side: this share of the photo's shorter side, at least MIN_WINDOW px.
+FIRST_WINDOW = 0.5
+MIN_WINDOW = 768
+# Lab distance from the clicked colour that still counts as that colour, tolerance 0 -> 1.
+CLICK_REACH = (6.0, 26.0)
+# While the clicked part floods, the reach is narrowed by these factors in turn.
+NARROWING = (1.0, 0.6, 0.35, 0.2)
+# A clicked part is stable when narrowing the reach one step keeps 1 / STABLE_GROWTH of it.
+STABLE_GROWTH = 3.0
+# The clicked part floods when it takes more than this share of the window.
+FLOOD_SHARE = 0.2
+# Parts join within this share of the clicked part's shorter side (at least MIN_GAP px).
+GAP_SHARE = 1.5
+MIN_GAP = 3
+# The surface's colours: k-means of a ring RING_WIDTH gaps wide, RING_START gaps out from
+# the group's box (clear of the mark's parts that the next rounds join).
+RING_START = 3
+RING_WIDTH = 2
+SURFACE_CLUSTERS = 6
+# A colour this far (Lab) beyond a surface cluster's own spread is foreign to the surface.
+FOREIGN_MARGIN = 14.0
+SURFACE_SAMPLES = 1500
+# A ring colour with less than this share of the ring, which the window's border lacks, is
+# taken for more of the mark, not surface.
+MINOR_COLOUR = 0.12
+# The window's border (this many working px) shows the surface far from the mark.
+BORDER = 8
+# A joining part may be at most this many times the group's area (larger is surface).
+MAX_PART_GROWTH = 12.0
+# ... and span at most this many times the group's box in either direction.
+MAX_PART_SPAN = 3.0
+# The group reaches at most EXTENT_CAP times the clicked part's larger side one way (a word
+# runs along its line) and BREADTH_CAP times the other way (an emblem round its centre).
+EXTENT_CAP = 10.0
+BREADTH_CAP = 3.0
+ROUNDS = 6
+# The group with a joining part fills at least this share of its box (marks: 0.14-0.9).
+MIN_DENSITY = 0.12
+# Specks smaller than this share of the clicked part do not join.
+MIN_PART_SHARE = 0.04
+# The mask's margin round the group's box: this share of its shorter side + MARGIN_PX.
+MARGIN_SHARE = 0.04
+MARGIN_PX = 4
+
+
+def select_mark(image: np.ndarray, points: Sequence[Point], box: Box | None = None,
+                tolerance: float = 0.5) -> np.ndarray:
+    """HxW bool mask covering the mark under `points` ((x, y) photo pixels), with a margin.
+
+    `box` (x0, y0, x1, y1, exclusive ends) bounds the search; `tolerance` in [0, 1] widens
+    what counts as the clicked colour. Raises InputError for bad points, box or tolerance.
+    """
+    h, w = _check(image, points, box, tolerance)
+    bounds = box if box is not None else (0, 0, w, h)
+    side = max(MIN_WINDOW, int(FIRST_WINDOW * min(h, w)))
+    while True:
+        window = _window_round(points, side, bounds)
+        # Inside the user's own box the mark may fill most of the window.
+        boxed = box is not None and window == bounds
+        found, fits = _select_in_window(image, points, window, tolerance, boxed)
+        if fits or window == bounds:
+            return _to_mask(found, (h, w), bounds)
+        side *= 2
+
+
+def _check(image: np.ndarray, points: Sequence[Point], box: Box | None,
+           tolerance: float) -> tuple[int, int]:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise InputError("select needs an HxWx3 uint8 photo")
+    h, w = image.shape[:2]
+    if not points:
+        raise InputError("select needs at least one point on the logo")
+    for x, y in points:
+        if not (0 <= x < w and 0 <= y < h):  # also refuses nan
+            raise InputError(f"point {x:g},{y:g} lies outside the {w}x{h} photo")
+    if not 0.0 <= tolerance <= 1.0:
+        raise InputError(f"tolerance must lie in [0, 1], got {tolerance}")
+    if box is not None:
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            raise InputError(f"box {x0},{y0},{x1},{y1} has no area: need X1 > X0 and Y1 > Y0")
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            raise InputError(f"box {x0},{y0},{x1},{y1} reaches outside the {w}x{h} photo")
+        for x, y in points:
+            if not (x0 <= x < x1 and y0 <= y < y1):
+                raise InputError(f"point {x:g},{y:g} lies outside the box {x0},{y0},{x1},{y1}")
+    return h, w
+
+
+def _window_round(points: Sequence[Point], side: int, bounds: Box) -> Box:
+    """A window of about `side` px holding all the points, inside `bounds`."""
+    xs, ys = [int(p[0]) for p in points], [int(p[1]) for p in points]
+    bx0, by0, bx1, by1 = bounds
+    half_w = (max(xs) - min(xs) + side) // 2
+    half_h = (max(ys) - min(ys) + side) // 2
+    cx, cy = (min(xs) + max(xs)) // 2, (min(ys) + max(ys)) // 2
+    return (max(bx0, cx - half_w), max(by0, cy - half_h),
+            min(bx1, cx + half_w + 1), min(by1, cy + half_h + 1))
+
+
+def _select_in_window(image: np.ndarray, points: Sequence[Point], window: Box,
+                      tolerance: float, boxed: bool) -> tuple[tuple[float, float, float, float],
+                                                              bool]:
+    """The mark's box in photo pixels (x0, y0, x1, y1) and whether it fits in the window
+    (it does not reach the window's edge)."""
+    x0, y0, x1, y1 = window
+    crop = image[y0:y1, x0:x1]
+    scale = min(1.0, WORK_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float32) / 255.0,
+                       cv2.COLOR_RGB2Lab)
+    hh, ww = lab.shape[:2]
+    seeds = [(min(ww - 1, int((x - x0) * scale)), min(hh - 1, int((y - y0) * scale)))
+             for x, y in points]
+    near_click, clicked = _clicked_part(lab, seeds, tolerance, 1.0 if boxed else FLOOD_SHARE)
+    group, blocked = _grow_group(lab, near_click, clicked)
+    gx0, gy0, gx1, gy1 = _bbox(group)
+    fits = not blocked and not _touches_edge(group)
+    return ((x0 + gx0 / scale, y0 + gy0 / scale, x0 + gx1 / scale, y0 + gy1 / scale), fits)
+
+
+def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: float,
+                  flood_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels near a clicked colour, the connected part of them under the clicks)."""
+    reach = CLICK_REACH[0] + tolerance * (CLICK_REACH[1] - CLICK_REACH[0])
+    colours = [np.median(lab[max(0, y - 1):y + 2, max(0, x - 1):x + 2].reshape(-1, 3), axis=0)
+               for x, y in seeds]
+    dist = np.min([np.linalg.norm(lab - c, axis=2) for c in colours], axis=0)
+    # A part bounded by an edge keeps its size when the reach narrows; one that leaks into
+    # the surface through a soft boundary shrinks: take the widest reach that is stable.
+    parts = [_parts_under(dist <= reach * n, seeds) for n in NARROWING]
+    areas = [int(part.sum()) for part in parts]
+    fallback = None
+    for i, part in enumerate(parts):
+        if not part.any() or _floods(part, flood_share):
+            continue
+        if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
+            return dist <= reach * NARROWING[i], part
+        fallback = fallback if fallback is not None else i
+    if fallback is not None:
+        return dist <= reach * NARROWING[fallback], parts[fallback]
+    # The clicked colour is everywhere: a disc round each click stands for the part.
+    part = np.zeros(lab.shape[:2], bool)
+    radius = max(2, int(0.02 * max(lab.shape[:2])))
+    for x, y in seeds:
+        cv2.circle(part.view(np.uint8), (x, y), radius, 1, -1)
+    return dist <= reach * NARROWING[-1], part
+
+
+def _parts_under(near: np.ndarray, seeds: list[tuple[int, int]]) -> np.ndarray:
+    _, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)
+    ids = {int(labels[y, x]) for x, y in seeds} - {0}
+    return np.isin(labels, list(ids)) if ids else np.zeros(near.shape, bool)
+
+
+def _floods(part: np.ndarray, share: float) -> bool:
+    return bool(part.mean() > share or _touches_edge(part))
+
+
+def _touches_edge(part: np.ndarray) -> bool:
+    return bool(part[0].any() or part[-1].any() or part[:, 0].any() or part[:, -1].any())
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _grow_group(lab: np.ndarray, near_click: np.ndarray,
+                clicked: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The clicked part and every part joined to it in rounds (see the module's step 2), and
+    whether a part near the group was refused for reaching the window's edge (the mark may
+    run on beyond the window)."""
+    hh, ww = lab.shape[:2]
+    cx0, cy0, cx1, cy1 = _bbox(clicked)
+    gap = max(MIN_GAP, int(GAP_SHARE * min(cx1 - cx0, cy1 - cy0)))
+    clicked_side = max(cx1 - cx0, cy1 - cy0)
+    cap = (EXTENT_CAP * clicked_side, BREADTH_CAP * clicked_side)
+    min_part = max(2, int(MIN_PART_SHARE * clicked.sum()))
+    near_parts = cv2.connectedComponentsWithStats(near_click.astype(np.uint8), connectivity=8)
+    border = _clusters(lab[~_grown_box((BORDER, BORDER, ww - BORDER, hh - BORDER), 0,
+                                       (hh, ww))])
+    group = clicked.copy()
+    blocked = False
+    for _ in range(ROUNDS):
+        box = _bbox(group)
+        zone = _grown_box(box, gap, (hh, ww))
+        # The surface's colours from a ring beyond the zone, clear of the mark's nearby parts.
+        ring = (_grown_box(box, gap * (RING_START + RING_WIDTH), (hh, ww))
+                & ~_grown_box(box, gap * RING_START, (hh, ww)))
+        foreign = _foreign(lab, ring, border)
+        foreign_parts = cv2.connectedComponentsWithStats(foreign.astype(np.uint8),
+                                                         connectivity=8)
+        added = False
+        # The two kinds are labelled apart, so that a foreign speck of surface touching an
+        # ink part does not chain it to the surface.
+        for count, labels, stats, _ in (near_parts, foreign_parts):
+            area = int(group.sum())
+            shared = np.bincount(labels[group], minlength=count)  # of each part, in the group
+            for i in np.unique(labels[zone & ~group]):
+                verdict = (_joins(stats[i], box, area, int(shared[i]), cap, min_part, (hh, ww))
+                           if i else NO)
+                blocked |= verdict == EDGE
+                if verdict != YES:
+                    continue
+                part = labels == i
+                if (part & ~group).any():
+                    group |= part
+                    added = True
+        if not added:
+            break
+    return group, blocked
+
+
+YES, NO, EDGE = "yes", "no", "edge"
+
+
+def _joins(stat: np.ndarray, box: tuple[int, int, int, int], area: int, shared: int,
+           cap: tuple[float, float], min_part: int, shape: tuple[int, int]) -> str:
+    """Whether a candidate part near the group is more of the mark (YES), surface or a
+    speck (NO), or reaches the window's edge (EDGE: surface, or a window too small)."""
+    x, y, bw, bh, n = (int(v) for v in stat)
+    hh, ww = shape
+    gx0, gy0, gx1, gy1 = box
+    if n < min_part or n > MAX_PART_GROWTH * area:
+        return NO
+    if max(bw / (gx1 - gx0), bh / (gy1 - gy0)) > MAX_PART_SPAN:
+        return NO
+    span_x, span_y = max(gx1, x + bw) - min(gx0, x), max(gy1, y + bh) - min(gy0, y)
+    if max(span_x, span_y) > cap[0] or min(span_x, span_y) > cap[1]:
+        return NO
+    if (area + n) / (span_x * span_y) < MIN_DENSITY:
+        return NO  # a mark fills its box; scattered specks of texture do not
+    if x == 0 or y == 0 or x + bw >= ww or y + bh >= hh:
+        return EDGE
+    if x < gx0 and y < gy0 and x + bw > gx1 and y + bh > gy1 and shared < area / 2:
+        return NO  # surrounds the group: the product or label the mark sits on
+    return YES
+
+
+def _grown_box(box: tuple[int, int, int, int], by: int, shape: tuple[int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    out = np.zeros(shape, bool)
+    out[max(0, y0 - by):y1 + by, max(0, x0 - by):x1 + by] = True
+    return out
+
+
+Clusters = tuple[np.ndarray, np.ndarray, np.ndarray]  # Lab centres, spreads, weights
+
+
+def _clusters(samples: np.ndarray) -> Clusters | None:
+    """The surface's colours: k-means centres of Lab samples, each one's spread and weight."""
+    if len(samples) < SURFACE_CLUSTERS * 4:
+        return None
+    if len(samples) > SURFACE_SAMPLES:
+        pick = np.random.default_rng(0).choice(len(samples), SURFACE_SAMPLES, replace=False)
+        samples = samples[pick]
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples.astype(np.float32), SURFACE_CLUSTERS, None,
+                                    criteria, 1, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    spread = np.array([np.percentile(np.linalg.norm(samples[labels == k] - centres[k], axis=1),
+                                     95) if (labels == k).any() else 0.0
+                       for k in range(SURFACE_CLUSTERS)])
+    weight = np.bincount(labels, minlength=SURFACE_CLUSTERS) / len(labels)
+    return centres, spread, weight
+
+
+def _far_from(colours: np.ndarray, clusters: Clusters | None) -> np.ndarray:
+    """Whether each Lab colour (n x 3) lies beyond every cluster's spread + FOREIGN_MARGIN."""
+    far = np.ones(len(colours), bool)
+    if clusters is None:
+        return far
+    for centre, spread in zip(clusters[0], clusters[1], strict=True):
+        far &= np.linalg.norm(colours - centre, axis=1) > spread + FOREIGN_MARGIN
+    return far
+
+
+def _foreign(lab: np.ndarray, ring: np.ndarray, border: Clusters | None) -> np.ndarray:
+    """Pixels whose colour the surface in the ring lacks (over the whole window, so that a
+    part running on to the window's edge is seen to). A minor colour of the ring that the
+    window's border lacks is left out of the ring's surface: it is likely more of the mark
+    (the rest of a long word reaches into any ring round its first letters), while the
+    product's own surface, which the border may lack too, fills most of the ring."""
+    flat = lab.reshape(-1, 3)
+    local = _clusters(lab[ring])
+    if local is None:  # the ring lies beyond the window: the border is the nearest surface
+        far = _far_from(flat, border) if border is not None else np.zeros(len(flat), bool)
+        return far.reshape(lab.shape[:2])
+    centres, spread, weight = local
+    keep = (weight >= MINOR_COLOUR) | ~_far_from(centres, border)
+    return _far_from(flat, (centres[keep], spread[keep], weight[keep])).reshape(lab.shape[:2])
+
+
+def _to_mask(found: tuple[float, float, float, float], shape: tuple[int, int],
+             bounds: Box) -> np.ndarray:
+    """The found box grown by the margin, as a photo-sized mask inside `bounds`."""
+    x0, y0, x1, y1 = found
+    margin = MARGIN_SHARE * min(x1 - x0, y1 - y0) + MARGIN_PX
+    bx0, by0, bx1, by1 = bounds
+    mask = np.zeros(shape, bool)
+    mask[max(by0, int(y0 - margin)):min(by1, int(np.ceil(y1 + margin))),
+         max(bx0, int(x0 - margin)):min(bx1, int(np.ceil(x1 + margin)))] = True
+    return mask

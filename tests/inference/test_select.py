@@ -1,0 +1,194 @@
+"""select_mark (one click selects the logo) and the CLI's `select` and `decompose --point`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from layerlift.inference import cli
+from layerlift.inference.errors import InputError
+from layerlift.inference.select import select_mark
+
+H, W = 240, 320
+INK = (40, 50, 140)
+
+
+def surface(seed: int = 0, h: int = H, w: int = W) -> np.ndarray:
+    """A shaded beige surface with a little noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    base = 190 + 25 * (xx / w) - 15 * (yy / h)
+    rgb = np.stack([base, base * 0.93, base * 0.8], -1) + rng.normal(0, 3, (h, w, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def two_part_mark(photo: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
+    """Two separate parts of one ink (a letter pair): a block and a bar beside it."""
+    mark = np.zeros(photo.shape[:2], bool)
+    mark[100 + dy:150 + dy, 130 + dx:160 + dx] = True
+    mark[110 + dy:150 + dy, 168 + dx:182 + dx] = True
+    photo[mark] = INK
+    return mark
+
+
+def covered(mask: np.ndarray, mark: np.ndarray) -> float:
+    return float((mask & mark).sum() / mark.sum())
+
+
+def box_area(mark: np.ndarray) -> int:
+    ys, xs = np.nonzero(mark)
+    return int((np.ptp(ys) + 1) * (np.ptp(xs) + 1))
+
+
+def test_covers_both_parts_of_a_mark_from_one_click():
+    photo = surface()
+    mark = two_part_mark(photo)
+    mask = select_mark(photo, [(145, 125)])
+    assert covered(mask, mark) == 1.0
+    assert mask.sum() < 2.0 * box_area(mark)  # a small margin, little else
+
+
+def test_covers_both_inks_of_a_two_tone_emblem():
+    photo = surface(1)
+    mark = np.zeros((H, W), bool)
+    mark[90:150, 120:200] = True
+    photo[90:150, 120:160] = (200, 30, 30)
+    photo[90:150, 160:200] = (250, 210, 40)
+    mask = select_mark(photo, [(140, 120)])
+    assert covered(mask, mark) == 1.0
+    assert mask.sum() < 2.0 * box_area(mark)
+
+
+def test_does_not_flood_a_surface_of_the_inks_colour():
+    photo = surface(2)
+    photo[:, :115] = INK  # a stripe of the surface in the ink's colour, reaching the edges
+    mark = two_part_mark(photo)
+    mask = select_mark(photo, [(145, 125)])
+    assert covered(mask, mark) == 1.0
+    assert not mask[:, :115].any()
+    assert mask.sum() < 2.0 * box_area(mark)
+
+
+@pytest.mark.parametrize("dx, dy", [(37, -21), (1100, 700)])
+def test_the_mask_follows_the_mark_and_the_click_when_both_shift(dx, dy):
+    # A photo larger than the first window, so the window's offset counts too.
+    a, b = surface(3, 1200, 1500), surface(3, 1200, 1500)
+    two_part_mark(a)
+    two_part_mark(b, dx=dx, dy=dy)
+    mask_a = select_mark(a, [(145, 125)])
+    mask_b = select_mark(b, [(145 + dx, 125 + dy)])
+    ya, xa = np.nonzero(mask_a)
+    yb, xb = np.nonzero(mask_b)
+    for before, after, by in ((xa, xb, dx), (ya, yb, dy)):
+        assert abs(before.min() + by - after.min()) <= 3
+        assert abs(before.max() + by - after.max()) <= 3
+
+
+def test_a_box_bounds_the_search():
+    photo = surface(4)
+    mark = two_part_mark(photo)
+    box = (120, 90, 165, 160)  # holds the block, not the bar
+    mask = select_mark(photo, [(145.5, 125.5)], box=box)
+    assert covered(mask, mark & (np.arange(W) < 165)) == 1.0
+    ys, xs = np.nonzero(mask)
+    assert xs.min() >= 120 and xs.max() < 165 and ys.min() >= 90 and ys.max() < 160
+
+
+def test_several_clicks_on_one_mark():
+    photo = surface(5)
+    mark = two_part_mark(photo)
+    mask = select_mark(photo, [(145, 125), (175, 130)])
+    assert covered(mask, mark) == 1.0
+
+
+@pytest.mark.parametrize("points, box, tolerance, words", [
+    ([], None, 0.5, "at least one point"),
+    ([(W, 10)], None, 0.5, "outside the 320x240 photo"),
+    ([(float("nan"), 10)], None, 0.5, "outside"),
+    ([(-1, 10)], None, 0.5, "outside"),
+    ([(10, 10)], (20, 20, 60, 60), 0.5, "outside the box"),
+    ([(30, 30)], (20, 20, 20, 60), 0.5, "no area"),
+    ([(30, 30)], (20, 20, 400, 60), 0.5, "reaches outside"),
+    ([(30, 30)], None, 1.5, "tolerance"),
+])
+def test_bad_points_box_or_tolerance_are_one_line(points, box, tolerance, words):
+    with pytest.raises(InputError, match=words):
+        select_mark(surface(), points, box=box, tolerance=tolerance)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def photo_file(tmp_path):
+    photo = surface(6)
+    two_part_mark(photo)
+    path = tmp_path / "shot.png"
+    Image.fromarray(photo).save(path)
+    return path
+
+
+def test_select_writes_the_mask(photo_file, tmp_path, capsys):
+    out = tmp_path / "masks" / "shot.mask.png"
+    assert cli.main(["select", str(photo_file), "--point", "145,125", "--out", str(out)]) == 0
+    written = np.asarray(Image.open(out)) > 127
+    expected = select_mark(np.asarray(Image.open(photo_file)), [(145, 125)])
+    assert (written == expected).all()
+    assert str(out) in capsys.readouterr().out
+    assert [p.name for p in out.parent.iterdir()] == ["shot.mask.png"]  # no temp file left
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--point", "a,b"], "--point must be X,Y"),
+    (["--point", "145"], "--point must be X,Y"),
+    (["--point", "900,10"], "outside the 320x240 photo"),
+    (["--point", "145,125", "--box", "1,2,3"], "box must be"),
+    (["--point", "145,125", "--tolerance", "2"], "between 0 and 1"),
+])
+def test_select_refusals_are_one_line_and_write_nothing(photo_file, tmp_path, capsys, args,
+                                                        words):
+    out = tmp_path / "m.png"
+    assert cli.main(["select", str(photo_file), *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert not out.exists()
+
+
+def test_select_refuses_to_overwrite_the_photo_or_write_a_jpeg(photo_file, capsys):
+    before = photo_file.read_bytes()
+    assert cli.main(["select", str(photo_file), "--point", "145,125",
+                     "--out", str(photo_file)]) == 2
+    assert photo_file.read_bytes() == before
+    assert cli.main(["select", str(photo_file), "--point", "145,125",
+                     "--out", str(photo_file.with_suffix(".jpg"))]) == 2
+    assert "must end in .png" in capsys.readouterr().err
+
+
+def test_decompose_from_a_click_writes_layers(photo_file, tmp_path):
+    out = tmp_path / "layers"
+    assert cli.main(["decompose", str(photo_file), "--point", "145,125", "--out",
+                     str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["input"]["points"] == [[145.0, 125.0]]
+    logo = np.asarray(Image.open(out / "logo.png"))
+    assert logo[..., 3][100:150, 130:160].mean() > 200      # the block is found as mark
+    assert logo[..., 3][110:150, 168:182].mean() > 200      # and the bar beside it
+    for name in ("object.png", "layers.psd", "layers.ora"):
+        assert (out / name).is_file()
+
+
+def test_decompose_point_refusals(photo_file, tmp_path, capsys):
+    out = tmp_path / "layers"
+    assert cli.main(["decompose", str(photo_file), "--point", "145,125", "--box", "1,1,9,9",
+                     "--out", str(out)]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert cli.main(["decompose", str(photo_file), "--box", "100,90,190,160",
+                     "--tolerance", "0.3", "--out", str(out)]) == 2
+    assert "--tolerance applies to --point" in capsys.readouterr().err
+    assert cli.main(["decompose", str(photo_file), "--point", "145,999", "--out",
+                     str(out)]) == 2
+    assert "outside" in capsys.readouterr().err
+    assert not out.exists()
