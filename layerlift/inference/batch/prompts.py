@@ -196,10 +196,10 @@ class PointTable(_Table):
         return self.rows_for(photo)
 
     def for_photo(self, photo: Path) -> Prompt:
-        # The core has no selection from clicks yet (it comes with `layerlift select`);
-        # run_batch refuses a PointTable before any work, so this is never reached there.
-        raise InputError(POINTS_NOT_AVAILABLE)
+        # Clicks are not a mask: run_batch wraps a points table in
+        # selected_masks.SelectedMasks, which selects each photo's mark from them.
+        raise InputError(POINTS_NEED_SELECTION)
 
 
-POINTS_NOT_AVAILABLE = ("--points is not available yet: Layerlift cannot yet select a mark "
-                        "from clicks; give --masks DIR, --boxes CSV or --box for now")
+POINTS_NEED_SELECTION = ("a points table gives clicks, not masks: run it through run_batch, "
+                         "which selects each photo's mark from its clicks")
