@@ -40,3 +40,22 @@ def test_a_surface_of_another_colour_adds_nothing():
     img, mask, found = scene()
     img[~found] = 0.7                                     # only the found disc is ink
     assert (ink_completion(img, mask, found, found) == found).all()
+
+
+def test_a_thin_textured_run_of_the_ink_colour_does_not_join_a_thin_print():
+    # A print of thin strokes (8 px), and in the mask a 4 px wide crevice of the ink's mean
+    # colour but grainy: too thin to have pixels off its edge, it must still be judged flat
+    # or not (it is not) over its whole width.
+    rng = np.random.default_rng(2)
+    img = np.full((200, 200, 3), 0.7, np.float32) + rng.normal(0, 0.01, (200, 200, 3))
+    found = np.zeros((200, 200), np.uint8)
+    cv2.rectangle(found, (40, 60), (160, 67), 1, -1)
+    img[found > 0] = 0.05
+    crevice = np.zeros((200, 200), bool)
+    crevice[120:124, 40:160] = True
+    grain = np.where(rng.random((200, 200)) < 0.5, 0.03, 0.07).astype(np.float32)
+    img[crevice] = grain[crevice][:, None]
+    mask = np.zeros((200, 200), bool)
+    mask[30:170, 20:180] = True
+    grown = ink_completion(img.astype(np.float32), mask, found > 0, found > 0)
+    assert not grown[crevice].any()

@@ -85,13 +85,17 @@ def ink_completion(img: np.ndarray, mask: np.ndarray, mark: np.ndarray,
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
     if count <= 1:
         return mark
-    rim = mask & ~(cv2.erode(mask.astype(np.uint8), square(1)) > 0)
+    rim = mask & ~(cv2.erode(mask.astype(np.uint8), square(1), borderType=cv2.BORDER_CONSTANT,
+                             borderValue=0) > 0)
     detail = np.abs(cv2.Laplacian(img.mean(axis=2).astype(np.float32), cv2.CV_32F))
-    # (a part's detail is judged off its edge, as the ink's core is)
-    inside = (cv2.erode(candidates.astype(np.uint8), square(2)) > 0).ravel()
-    inner_labels = labels.ravel()[inside]
-    part_detail = np.bincount(inner_labels, detail.ravel()[inside], count) / \
-        np.maximum(np.bincount(inner_labels, minlength=count), 1)
+    # (a part's detail is judged off its edge, as the ink's core is; a part too thin to have
+    # pixels off its edge is judged over all of it)
+    inside = cv2.erode(candidates.astype(np.uint8), square(2)) > 0
+    interior = np.bincount(labels[inside], minlength=count)
+    judged = (inside | (interior[labels] == 0)).ravel()
+    judged_labels = labels.ravel()[judged]
+    part_detail = np.bincount(judged_labels, detail.ravel()[judged], count) / \
+        np.maximum(np.bincount(judged_labels, minlength=count), 1)
     size = np.bincount(labels.ravel(), minlength=count)
     keep = (size >= max(MIN_PART_PX, MIN_PART_SHARE * mark.sum())) & \
         (part_detail <= FLAT_FACTOR * float(detail[core].mean()) + DETAIL_NOISE)
