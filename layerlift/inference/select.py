@@ -94,7 +94,8 @@ def select_mark(image: np.ndarray, points: Sequence[Point], box: Box | None = No
         window = _window_round(points, side, bounds)
         # Inside the user's own box the mark may fill most of the window.
         boxed = box is not None and window == bounds
-        found, fits = _select_in_window(image, points, window, tolerance, boxed)
+        found, fits = _select_in_window(image, points, window, tolerance, boxed,
+                                        _open_sides(window, bounds))
         if fits or window == bounds:
             return _to_mask(found, (h, w), bounds)
         side *= 2
@@ -135,11 +136,21 @@ def _window_round(points: Sequence[Point], side: int, bounds: Box) -> Box:
             min(bx1, cx + half_w + 1), min(by1, cy + half_h + 1))
 
 
+Sides = tuple[bool, bool, bool, bool]  # top, bottom, left, right
+
+
+def _open_sides(window: Box, bounds: Box) -> Sides:
+    """The window's sides it can still grow past: not the photo's (or the box's) own edge,
+    where a part that reaches it is cut by the frame, not a flood."""
+    return (window[1] > bounds[1], window[3] < bounds[3], window[0] > bounds[0],
+            window[2] < bounds[2])
+
+
 def _select_in_window(image: np.ndarray, points: Sequence[Point], window: Box,
-                      tolerance: float, boxed: bool) -> tuple[tuple[float, float, float, float],
-                                                              bool]:
+                      tolerance: float, boxed: bool, sides: Sides
+                      ) -> tuple[tuple[float, float, float, float], bool]:
     """The mark's box in photo pixels (x0, y0, x1, y1) and whether it fits in the window
-    (it does not reach the window's edge)."""
+    (it does not reach one of the window's open sides)."""
     x0, y0, x1, y1 = window
     crop = image[y0:y1, x0:x1]
     scale = min(1.0, WORK_SIDE / max(crop.shape[:2]))
@@ -151,15 +162,16 @@ def _select_in_window(image: np.ndarray, points: Sequence[Point], window: Box,
     hh, ww = lab.shape[:2]
     seeds = [(min(ww - 1, int((x - x0) * scale)), min(hh - 1, int((y - y0) * scale)))
              for x, y in points]
-    near_click, clicked = _clicked_part(lab, seeds, tolerance, 1.0 if boxed else FLOOD_SHARE)
-    group, blocked = _grow_group(lab, near_click, clicked)
+    near_click, clicked = _clicked_part(lab, seeds, tolerance, 1.0 if boxed else FLOOD_SHARE,
+                                        sides)
+    group, blocked = _grow_group(lab, near_click, clicked, sides)
     gx0, gy0, gx1, gy1 = _bbox(group)
-    fits = not blocked and not _touches_edge(group)
+    fits = not blocked and not _touches_edge(group, sides)
     return ((x0 + gx0 / scale, y0 + gy0 / scale, x0 + gx1 / scale, y0 + gy1 / scale), fits)
 
 
 def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: float,
-                  flood_share: float) -> tuple[np.ndarray, np.ndarray]:
+                  flood_share: float, sides: Sides) -> tuple[np.ndarray, np.ndarray]:
     """(pixels near a clicked colour, the connected part of them under the clicks)."""
     reach = CLICK_REACH[0] + tolerance * (CLICK_REACH[1] - CLICK_REACH[0])
     colours = [np.median(lab[max(0, y - 1):y + 2, max(0, x - 1):x + 2].reshape(-1, 3), axis=0)
@@ -171,7 +183,7 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
     areas = [int(part.sum()) for part in parts]
     fallback = None
     for i, part in enumerate(parts):
-        if not part.any() or _floods(part, flood_share):
+        if not part.any() or _floods(part, flood_share, sides):
             continue
         if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
             return dist <= reach * NARROWING[i], part
@@ -192,12 +204,15 @@ def _parts_under(near: np.ndarray, seeds: list[tuple[int, int]]) -> np.ndarray:
     return np.isin(labels, list(ids)) if ids else np.zeros(near.shape, bool)
 
 
-def _floods(part: np.ndarray, share: float) -> bool:
-    return bool(part.mean() > share or _touches_edge(part))
+def _floods(part: np.ndarray, share: float, sides: Sides) -> bool:
+    return bool(part.mean() > share or _touches_edge(part, sides))
 
 
-def _touches_edge(part: np.ndarray) -> bool:
-    return bool(part[0].any() or part[-1].any() or part[:, 0].any() or part[:, -1].any())
+def _touches_edge(part: np.ndarray, sides: Sides) -> bool:
+    """Whether `part` reaches one of the window's open sides."""
+    top, bottom, left, right = sides
+    return bool((top and part[0].any()) or (bottom and part[-1].any())
+                or (left and part[:, 0].any()) or (right and part[:, -1].any()))
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -205,8 +220,8 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def _grow_group(lab: np.ndarray, near_click: np.ndarray,
-                clicked: np.ndarray) -> tuple[np.ndarray, bool]:
+def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
+                sides: Sides) -> tuple[np.ndarray, bool]:
     """The clicked part and every part joined to it in rounds (see the module's step 2), and
     whether a part near the group was refused for reaching the window's edge (the mark may
     run on beyond the window)."""
@@ -237,8 +252,8 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray,
             area = int(group.sum())
             shared = np.bincount(labels[group], minlength=count)  # of each part, in the group
             for i in np.unique(labels[zone & ~group]):
-                verdict = (_joins(stats[i], box, area, int(shared[i]), cap, min_part, (hh, ww))
-                           if i else NO)
+                verdict = (_joins(stats[i], box, area, int(shared[i]), cap, min_part, (hh, ww),
+                                  sides) if i else NO)
                 blocked |= verdict == EDGE
                 if verdict != YES:
                     continue
@@ -255,7 +270,8 @@ YES, NO, EDGE = "yes", "no", "edge"
 
 
 def _joins(stat: np.ndarray, box: tuple[int, int, int, int], area: int, shared: int,
-           cap: tuple[float, float], min_part: int, shape: tuple[int, int]) -> str:
+           cap: tuple[float, float], min_part: int, shape: tuple[int, int],
+           sides: Sides) -> str:
     """Whether a candidate part near the group is more of the mark (YES), surface or a
     speck (NO), or reaches the window's edge (EDGE: surface, or a window too small)."""
     x, y, bw, bh, n = (int(v) for v in stat)
@@ -270,7 +286,9 @@ def _joins(stat: np.ndarray, box: tuple[int, int, int, int], area: int, shared: 
         return NO
     if (area + n) / (span_x * span_y) < MIN_DENSITY:
         return NO  # a mark fills its box; scattered specks of texture do not
-    if x == 0 or y == 0 or x + bw >= ww or y + bh >= hh:
+    top, bottom, left, right = sides
+    if (top and y == 0) or (bottom and y + bh >= hh) or (left and x == 0) or \
+            (right and x + bw >= ww):
         return EDGE
     if x < gx0 and y < gy0 and x + bw > gx1 and y + bh > gy1 and shared < area / 2:
         return NO  # surrounds the group: the product or label the mark sits on

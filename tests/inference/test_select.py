@@ -192,3 +192,16 @@ def test_decompose_point_refusals(photo_file, tmp_path, capsys):
                      str(out)]) == 2
     assert "outside" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("box", [None, (700, 200, 1200, 460)])
+def test_a_mark_cut_by_the_photos_edge_is_selected_to_that_edge(box):
+    # A bar running off the photo's right edge: reaching the frame is not a flood (there is
+    # no window left to grow into), so the whole visible bar is the selection.
+    photo = surface(1, 800, 1200)
+    mark = np.zeros(photo.shape[:2], bool)
+    mark[300:360, 900:1200] = True
+    photo[mark] = INK
+    mask = select_mark(photo, [(1000, 330)], box=box)
+    assert covered(mask, mark) > 0.95
+    assert mask.sum() < 3 * mark.sum()
