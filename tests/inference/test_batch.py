@@ -315,6 +315,23 @@ def test_points_select_each_photos_mask_and_a_rerun_skips(tmp_path, capsys):
     assert "expected file,x,y" in capsys.readouterr().err
 
 
+def test_points_on_a_folder_another_batch_holds_write_no_mask(tmp_path, capsys):
+    # The selected masks live in OUT: a second run must be refused before it writes them,
+    # or the first run's workers would read the second run's clicks.
+    from layerlift.inference.batch.inputs import LOCK
+    from layerlift.inference.batch.manifest import exclusive
+
+    make_photos(tmp_path / "in", 1, masks_beside=False)
+    (tmp_path / "points.csv").write_text("p00.png,40,34\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    with exclusive(out / LOCK):
+        assert cli.main(["batch", str(tmp_path / "in"), "--points", str(tmp_path / "points.csv"),
+                         "--out", str(out)]) == 2
+    assert "another batch is writing" in capsys.readouterr().err
+    assert not (out / ".selected-masks").exists()
+
+
 def test_one_mask_or_one_box_for_every_photo(tmp_path, capsys):
     make_photos(tmp_path / "in", 2, masks_beside=False)
     Image.fromarray(photo_and_mask(0)[1].astype(np.uint8) * 255).save(tmp_path / "rig.png")

@@ -107,7 +107,8 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     validate_common(full["steps"], full["size"], candidates)
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    if isinstance(prompts, PointTable):  # each photo's mask selected from its clicks
+    selecting = isinstance(prompts, PointTable)
+    if selecting:  # each photo's mask selected from its clicks
         from layerlift.inference.selected_masks import SelectedMasks
 
         prompts = SelectedMasks(prompts, out)
@@ -120,9 +121,13 @@ def run_batch(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     out = Path(os.path.abspath(out))
     photos = collect_photos(inputs, out)
     source = prompts or MasksBeside()
-    found = [source.for_photo(p) for p in photos]
+    # (selected masks are written into OUT: only under its lock, so that a second run on the
+    # same folder cannot rewrite the masks this one's workers read)
+    found = None if selecting else [source.for_photo(p) for p in photos]
     _make_out(out)
     with exclusive(out / LOCK):
+        if found is None:
+            found = [source.for_photo(p) for p in photos]
         _remove_leftovers(out)
         names = folder_names(photos, earlier_folders(out / MANIFEST))
         run = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
