@@ -286,10 +286,11 @@ def _joins(stat: np.ndarray, box: tuple[int, int, int, int], area: int, shared: 
         return NO
     if (area + n) / (span_x * span_y) < MIN_DENSITY:
         return NO  # a mark fills its box; scattered specks of texture do not
-    top, bottom, left, right = sides
-    if (top and y == 0) or (bottom and y + bh >= hh) or (left and x == 0) or \
-            (right and x + bw >= ww):
+    reaches = (y == 0, y + bh >= hh, x == 0, x + bw >= ww)   # top, bottom, left, right
+    if any(r and side for r, side in zip(reaches, sides, strict=True)):
         return EDGE
+    if any(reaches):
+        return NO  # runs off the photo itself: surface (a mark the user clicked may, not this)
     if x < gx0 and y < gy0 and x + bw > gx1 and y + bh > gy1 and shared < area / 2:
         return NO  # surrounds the group: the product or label the mark sits on
     return YES
