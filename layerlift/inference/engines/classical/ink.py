@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from layerlift.inference.engines.classical.support import to_lab
+from layerlift.inference.engines.classical.support import colour_clusters, to_lab
 
 # Up to this many inks are read off the print's core pixels (k-means in Lab) ...
 MAX_INKS = 3
@@ -44,19 +44,13 @@ def square(radius: int) -> np.ndarray:
 def ink_distance(lab: np.ndarray, core: np.ndarray) -> np.ndarray:
     """Each pixel's distance to the nearest ink, in units of INK_SPREAD times its spread."""
     samples = lab[core].astype(np.float32)
-    k = int(min(MAX_INKS, max(1, samples.shape[0] // 50)))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    labels = labels.ravel()
+    centres, spreads = colour_clusters(samples, int(min(MAX_INKS, max(1, len(samples) // 50))))
     best = np.full(lab.shape[:2], np.inf, np.float32)
-    for i, centre in enumerate(centres):
-        own = samples[labels == i]
-        if own.shape[0] == 0:
+    for centre, spread in zip(centres, spreads, strict=True):
+        if np.isnan(spread):
             continue
-        spread = max(float(np.sqrt(((own - centre) ** 2).sum(axis=1).mean())), INK_FLOOR)
         best = np.minimum(best, np.sqrt(((lab - centre) ** 2).sum(axis=2)) /
-                          (INK_SPREAD * spread))
+                          (INK_SPREAD * max(float(spread), INK_FLOOR)))
     return best
 
 

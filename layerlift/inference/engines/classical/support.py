@@ -64,6 +64,18 @@ def to_lab(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(img, dtype=np.float32), cv2.COLOR_RGB2Lab)
 
 
+def colour_clusters(samples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means centres of float32 Lab `samples` (seeded: equal inputs, equal clusters) and
+    each cluster's RMS spread (nan for a cluster left empty)."""
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels[:, 0]
+    spread = np.array([np.sqrt(((samples[labels == i] - centres[i]) ** 2).sum(1).mean())
+                       if (labels == i).any() else np.nan for i in range(k)])
+    return centres, spread
+
+
 def unexplained_colour(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """How far each pixel's colour lies from every colour of the surface outside the mask,
     in units of that colour cluster's spread (k-means in Lab over the crop outside the mask)."""
@@ -74,13 +86,8 @@ def unexplained_colour(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(0)
     if outside.shape[0] > RING_SAMPLES:
         outside = outside[rng.choice(outside.shape[0], RING_SAMPLES, replace=False)]
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(outside, RING_CLUSTERS, None, criteria, 2,
-                                    cv2.KMEANS_PP_CENTERS)
-    labels = labels[:, 0]
-    spread = np.array([np.sqrt(((outside[labels == k] - centres[k]) ** 2).sum(1).mean())
-                       if (labels == k).any() else 1e3 for k in range(RING_CLUSTERS)])
+    centres, spread = colour_clusters(outside, RING_CLUSTERS)
+    spread = np.where(np.isnan(spread), 1e3, spread)
     inside = lab[mask]
     best = np.full(inside.shape[0], np.inf, np.float32)
     for k in range(RING_CLUSTERS):      # one cluster at a time: memory follows the mask
