@@ -46,7 +46,7 @@ def test_clear_and_load_mask_keep_only_the_marked_box(editor):
     editor.add_box((10, 10, 30, 20))
     loaded = np.zeros(doc.shape, np.uint8)
     loaded[100:120, 150:170] = 255
-    editor.load_mask(loaded)
+    editor.replace_mask(loaded)
     step = editor.undo.command(1)
     assert step.rect == (10, 10, 170, 120)          # both masks' marks, not the whole photo
     assert np.array_equal(doc.mask, loaded)
