@@ -43,7 +43,8 @@ class Binding:
         self.widget, self.settings, self.name, self.scale = widget, settings, name, scale
         self.on_change = on_change
         self._read, self._write = read, write
-        getattr(widget, signal).connect(self.store)
+        # A lambda, not the bound method: the connection then keeps the binding alive.
+        getattr(widget, signal).connect(lambda *_args: self.store())
 
     def value(self) -> Any:
         """The widget's value in the setting's units and type."""
