@@ -266,6 +266,11 @@ class Editor(QObject):
         self.undo.push(LayerChange(self.doc, text, row, before))
         return True
 
+    def preview_layer(self, row: int, **changes: Any) -> None:
+        """A change shown live while a gesture goes on (a drag, a slider), no undo step yet:
+        `layer_edited` hands it over when the gesture ends."""
+        self.doc.update_layer(row, **changes)
+
     def layer_edited(self, row: int, text: str, before: Layer) -> None:
         """A layer already changed live (a drag, a slider): its one undo step."""
         self.undo.push(LayerChange(self.doc, text, row, before))

@@ -183,7 +183,7 @@ class LayersPanel(QWidget):
         if row is None or self.editor.document is None:
             return
         if self.opacity_slider.isSliderDown():      # live; one undo step on release
-            self.editor.doc.update_layer(row, opacity=value / 100)
+            self.editor.preview_layer(row, opacity=value / 100)
         else:
             self.model.setData(self.model.index(row), value / 100, OpacityRole)
 
