@@ -7,7 +7,7 @@ from layerlift.desktop.actions import shortcut_rows
 
 GESTURES: list[tuple[str, str]] = [
     ("Arrows / Shift+Arrows", "With a logo tool: nudge the logo 1 / 10 px"),
-    ("Space (hold)", "Pan while held"),
+    ("Space (hold)", "Pan while held, with any tool"),
     ("Wheel / Ctrl+Wheel", "Zoom under the cursor"),
 ]
 

@@ -78,3 +78,11 @@ def test_nothing_that_needs_a_photo_is_enabled_before_one_is_open(qtbot):
     window.canvas.add_box(QPointF(5, 5), QPointF(30, 30))   # the blank canvas: no document
     assert window.doc is None and not window.act["decompose"].isEnabled()
     window.close()
+
+
+def test_the_readme_lists_the_same_shortcuts():
+    from pathlib import Path
+
+    from layerlift.desktop.shortcuts import shortcuts_markdown
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert shortcuts_markdown() in readme.read_text(encoding="utf-8")
