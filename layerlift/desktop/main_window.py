@@ -62,14 +62,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         e.opened.connect(self._opened)
         # The window's face for the app, scripts and tests: the Editor's own methods.
-        self.decompose, self.recompose, self.cancel_job = e.decompose, e.recompose, e.cancel
-        self.open_path, self.load_mask, self.set_document = e.open_path, e.load_mask_file, \
+        self.decompose, self.recompose, self.open_path = e.decompose, e.recompose, e.open_path
+        self.save_project, self.export, self.set_document = e.save_project, e.export, \
             e.set_document
-        self.save_project, self.export, self.restore_autosave = e.save_project, e.export, \
+        self.replace_logo, self.tint_logo, self.load_mask = e.replace_logo, e.tint_logo, \
+            e.load_mask_file
+        self.edit_layer, self.clear_mask, self.restore_autosave = e.edit_layer, e.clear_mask, \
             e.restore_autosave
-        self.replace_logo, self.tint_logo, self.remove_tint = e.replace_logo, e.tint_logo, \
-            e.remove_tint
-        self.edit_layer, self.clear_mask = e.edit_layer, e.clear_mask
         self.job_done, self.file_written = e.job_done, e.file_written
 
         self.dialogs = Dialogs(self, e)
@@ -131,33 +130,13 @@ class MainWindow(QMainWindow):
         self.menus["&View"].addAction(dock.toggleViewAction())
 
     # ------------------------------------------------------------------ the Editor's state
-    @property
-    def doc(self) -> Document | None:
-        return self.editor.document
-
-    @property
-    def project_path(self) -> str | None:
-        return self.editor.project_path
-
-    @property
-    def last_error(self) -> str | None:
-        return self.editor.last_error
-
-    @last_error.setter
-    def last_error(self, value: str | None) -> None:
-        self.editor.last_error = value
-
-    @property
-    def worker(self):
-        return self.editor.worker
-
-    @property
-    def files(self):
-        return self.editor.files
-
-    @property
-    def autosaver(self):
-        return self.editor.autosaver
+    doc = property(lambda self: self.editor.document)     # None while nothing is open
+    project_path = property(lambda self: self.editor.project_path)
+    last_error = property(lambda self: self.editor.last_error,
+                          lambda self, text: setattr(self.editor, "last_error", text))
+    worker = property(lambda self: self.editor.worker)
+    files = property(lambda self: self.editor.files)
+    autosaver = property(lambda self: self.editor.autosaver)
 
     def _opened(self) -> None:
         doc = self.editor.doc
