@@ -1,8 +1,9 @@
 """The Editor: the document being edited, and everything done to it, as methods. No widgets.
 
 Every edit is one method and one undo step, and nothing else pushes one. Edits shown live
-while a gesture goes on (a brush stroke, a logo drag, the opacity slider) are applied by the
-gesture and handed over once, when it ends (`mask_edited`, `layer_edited`).
+while a gesture goes on are previewed (a brush stroke paints the mask, a logo drag or a slider
+calls `preview_layer`) and handed over once, when the gesture ends (`mask_edited`,
+`layer_edited`): one undo step per gesture.
 
 It also runs the long work: the engine jobs on the one worker thread (`decompose`,
 `recompose`, `cancel`; a result changes the document only when it comes back, so a
@@ -10,8 +11,9 @@ cancelled or failed run leaves it as it was), the file writes on a background th
 (`save_project`, `export`) and the autosave. What happens is told by signals (state,
 progress, job and write outcomes, errors, status messages), which the window shows.
 
-A new kind of job is one `_start_job` call and one entry in `_apply`; a new mask tool ends in
-`mask_edited` or `replace_mask`.
+A new kind of job is a method that calls `_start_job` and an entry in `_apply` (and the
+worker's run for that kind); a new mask tool (a click selection, hint brushes) ends in
+`mask_edited` or `replace_mask(mask, text)`, one undo step each.
 """
 
 from __future__ import annotations
