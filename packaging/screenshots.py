@@ -83,8 +83,8 @@ def brush_over(window, mask, app) -> None:
     window.set_tool(tools.BRUSH)
     ys, xs = np.nonzero(mask)
     size = max(8, int((ys.max() - ys.min()) / 5))
-    window.size_spin.setValue(size)
-    window.hardness_slider.setValue(85)
+    window.brush_bar.size_spin.setValue(size)
+    window.brush_bar.hardness_slider.setValue(85)
     vp = window.canvas.viewport()
     for y in range(int(ys.min()) + size // 3, int(ys.max()) + 1, max(1, size // 2)):
         cols = np.flatnonzero(mask[y])
@@ -158,7 +158,7 @@ def main() -> None:
     window.set_tool("move")
     logo_row = window.doc.index_of("logo")
     window.edit_layer(logo_row, visible=False)          # show the clean object
-    window.layers_view.setCurrentIndex(window.layers_model.index(logo_row))
+    window.layers_panel.view.setCurrentIndex(window.layers_panel.model.index(logo_row))
     settle(app)
     window.grab().save(str(shots[1]))
 

@@ -85,7 +85,7 @@ class BendControl(QWidget):
             return
         self.value_label.setText(f"{value} %")
         before = self.doc.layers[index] if self._before is None else self._before
-        self.doc.update_layer(index, bend=float(value))
+        self.editor.preview_layer(index, bend=float(value))
         if not self.slider.isSliderDown():   # keyboard, wheel, a click on the groove
             self._push(index, before)
 

@@ -8,7 +8,6 @@ costs ~100 ms at 4096²; the dirty rect keeps a move well under a millisecond).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -571,9 +570,8 @@ class Canvas(QGraphicsView):
         index = self._logo_index()
         if index is None:
             return False
-        before = self.doc.layers[index]
-        self.doc.update_layer(index, quad=moved_quad(before.quad, dx, dy))
-        self.editor.layer_edited(index, "Nudge logo", before)
+        quad = moved_quad(self.doc.layers[index].quad, dx, dy)
+        self.editor.edit_layer(index, "Nudge logo", quad=quad)
         return True
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -724,8 +722,7 @@ class Canvas(QGraphicsView):
             else:
                 angle = math.degrees(math.atan2(v1[1], v1[0]) - math.atan2(v0[1], v0[0]))
                 quad = rotated_quad(q0, angle)
-        self.doc.layers[d["index"]] = replace(self.doc.layers[d["index"]], quad=quad)
-        self.doc.emit("layer", d["index"])
+        self.editor.preview_layer(d["index"], quad=quad)
 
     def _finish_logo_drag(self, drag: dict) -> None:
         index = drag["index"]

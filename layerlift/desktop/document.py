@@ -436,7 +436,10 @@ class Document:
         self.emit("layers")
 
     def update_layer(self, index: int, **changes: Any) -> None:
-        self.layers[index] = replace(self.layers[index], **changes)
+        self.put_layer(index, replace(self.layers[index], **changes))
+
+    def put_layer(self, index: int, layer: Layer) -> None:
+        self.layers[index] = layer
         self.emit("layer", index)
 
     def composite(self) -> np.ndarray:

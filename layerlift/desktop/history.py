@@ -59,12 +59,10 @@ class LayerChange(_Applied):
         self.before, self.after = before, doc.layers[index]
 
     def apply(self) -> None:
-        self.doc.layers[self.index] = self.after
-        self.doc.emit("layer", self.index)
+        self.doc.put_layer(self.index, self.after)
 
     def undo(self) -> None:
-        self.doc.layers[self.index] = self.before
-        self.doc.emit("layer", self.index)
+        self.doc.put_layer(self.index, self.before)
 
 
 class StackChange(_Applied):

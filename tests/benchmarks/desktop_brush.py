@@ -45,7 +45,7 @@ def main() -> None:
     for zoom_name, set_zoom, size in (("fit", canvas.fit, 120), ("100 %", canvas.actual_size, 40)):
         set_zoom()
         canvas.centerOn(w / 2, h / 2)
-        window.size_spin.setValue(size)
+        window.brush_bar.size_spin.setValue(size)
         app.processEvents()
         for with_paint in (None, False, True):     # None: one warm-up round, not reported
             times, cpu, press = [], [], []

@@ -51,7 +51,7 @@ def brush(window, app, moves: int) -> None:
 
     canvas = window.canvas
     window.set_tool(tools.BRUSH)
-    window.size_spin.setValue(6)
+    window.brush_bar.size_spin.setValue(6)
     vp = canvas.viewport()
     h, w = window.doc.shape
     send_mouse(vp, QEvent.Type.MouseButtonPress, scene_to_viewport(canvas, w / 2, h / 2))

@@ -14,8 +14,8 @@ from tests.desktop.events import drag, scene_to_viewport, send_mouse
 
 def test_brush_drag_paints_along_the_path_and_undo_redo(window):
     window.set_tool(tools.BRUSH)
-    window.size_spin.setValue(10)
-    window.hardness_slider.setValue(100)
+    window.brush_bar.size_spin.setValue(10)
+    window.brush_bar.hardness_slider.setValue(100)
     drag(window.canvas, [(40, 40), (80, 40), (120, 40)])
     mask = window.doc.mask_bool()
     assert mask[40, 40:121].all()
@@ -37,8 +37,8 @@ def test_brush_drag_paints_along_the_path_and_undo_redo(window):
 def test_eraser_removes_part_of_the_mask(window):
     window.doc.fill_rect((20, 20, 200, 120))
     window.set_tool(tools.ERASER)
-    window.size_spin.setValue(20)
-    window.hardness_slider.setValue(100)
+    window.brush_bar.size_spin.setValue(20)
+    window.brush_bar.hardness_slider.setValue(100)
     drag(window.canvas, [(30, 70), (190, 70)])
     mask = window.doc.mask_bool()
     assert not mask[70, 40:180].any()
@@ -87,15 +87,15 @@ def test_shortcuts_switch_tools_and_brush_size(window, qtbot):
 
 def test_zoom_fit_and_actual_size(window, qtbot):
     canvas = window.canvas
-    window.act_actual.trigger()
-    assert canvas.zoom() == 1.0 and window.zoom_label.text() == "100 %"
+    window.act["actual"].trigger()
+    assert canvas.zoom() == 1.0 and window.status.zoom_label.text() == "100 %"
     pos = QPointF(canvas.viewport().width() / 2, canvas.viewport().height() / 2)
     wheel = QWheelEvent(pos, QPointF(canvas.viewport().mapToGlobal(pos.toPoint())),
                         QPoint(0, 0), QPoint(0, 240), Qt.MouseButton.NoButton,
                         Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas.viewport(), wheel)
     assert canvas.zoom() > 1.3
-    window.act_fit.trigger()
+    window.act["fit"].trigger()
     rect = canvas.mapFromScene(canvas.sceneRect()).boundingRect()
     assert rect.width() <= canvas.viewport().width() + 2
     assert rect.height() <= canvas.viewport().height() + 2
@@ -117,7 +117,7 @@ def test_middle_button_pans_and_status_shows_position(window):
     assert not window.doc.mask.any()              # panning never paints
     p = scene_to_viewport(canvas, 33.5, 44.5)
     send_mouse(vp, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
-    assert window.pos_label.text() == "33, 44"
+    assert window.status.pos_label.text() == "33, 44"
 
 
 def test_space_drag_pans_instead_of_painting(window, qtbot):
@@ -174,7 +174,7 @@ def test_a_stroke_copies_only_the_tiles_it_paints_and_undo_is_exact(window):
     window.set_document(Document(np.zeros((h, w, 3), np.uint8), mask=mask.copy()))
     window.canvas.fit()
     window.set_tool(tools.BRUSH)
-    window.size_spin.setValue(30)
+    window.brush_bar.size_spin.setValue(30)
     canvas, vp = window.canvas, window.canvas.viewport()
     points = [scene_to_viewport(canvas, x, y) for x, y in ((100, 100), (700, 120), (720, 900))]
     send_mouse(vp, QEvent.Type.MouseButtonPress, points[0])

@@ -24,11 +24,11 @@ def test_fit_fills_the_canvas_along_the_tighter_side(window, tmp_path, size):
     assert window.open_path(str(path))
     canvas = window.canvas
     canvas.set_zoom(3.0)
-    window.act_fit.trigger()
+    window.act["fit"].trigger()
     expected = _expected_zoom(canvas)
     # Qt's fitInView keeps a margin of a few pixels: within 2 % of the exact ratio.
     assert canvas.zoom() == pytest.approx(expected, rel=0.02)
     shown, view = _shown(canvas), canvas.viewport()
     assert shown.width() <= view.width() + 2 and shown.height() <= view.height() + 2
     assert max(shown.width() / view.width(), shown.height() / view.height()) >= 0.97
-    assert window.zoom_label.text() == f"{canvas.zoom() * 100:.0f} %"
+    assert window.status.zoom_label.text() == f"{canvas.zoom() * 100:.0f} %"

@@ -39,20 +39,20 @@ def test_exact_mask_toggle_changes_the_request_and_is_kept(window, qtbot, monkey
     monkeypatch.setattr(window.worker, "submit",
                         lambda kind, request, finish=None: sent.append(request) or 1)
     mark_logo(window)
-    assert not window.exact_mask_check.isChecked()
+    assert not window.engine_panel.exact_mask_check.isChecked()
     assert window.decompose() and sent[-1].exact_mask is False
-    window.exact_mask_check.setChecked(True)
+    window.engine_panel.exact_mask_check.setChecked(True)
     assert window.decompose() and sent[-1].exact_mask is True
     assert window.settings.exact_mask is True
-    window.seed_spin.setValue(5)
+    window.engine_panel.seed_spin.setValue(5)
     window.close()
     stored = load_settings()
     assert stored.exact_mask is True and stored.seed == 5
     # Showing one engine setting must not write the others, not yet shown, back.
     again = MainWindow(stored, autosave_seconds=3600)
     qtbot.addWidget(again)
-    assert again.exact_mask_check.isChecked() and again.settings.exact_mask is True
-    assert again.seed_spin.value() == 5 and again.settings.seed == 5
+    assert again.engine_panel.exact_mask_check.isChecked() and again.settings.exact_mask is True
+    assert again.engine_panel.seed_spin.value() == 5 and again.settings.seed == 5
     again.close()
 
 
@@ -60,32 +60,33 @@ def test_a_classical_run_shows_its_confidence_in_words(window, qtbot):
     mark_logo(window)
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
     confidence = window.doc.meta["confidence"]
-    text = window.cycle_label.text()
+    text = window.layers_panel.cycle_label.text()
     assert f"Confidence {confidence * 100:.0f} %" in text
     assert confidence_words(confidence) in text and "Cycle error" not in text
     window.undo.undo()
-    assert window.cycle_label.text() == ""
+    assert window.layers_panel.cycle_label.text() == ""
 
 
 def test_an_engine_without_a_confidence_keeps_the_cycle_error(window, qtbot, test_engines):
     mark_logo(window)
     window.settings.engine, window.settings.steps = "slow-test", 1
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
-    assert "Cycle error" in window.cycle_label.text()
+    assert "Cycle error" in window.layers_panel.cycle_label.text()
     assert not window.canvas.fill_check.isVisible()
 
 
 def test_a_doubtful_fill_is_outlined_while_the_document_is_as_it_left_it(doubtful):
     w, outline = doubtful, doubtful.canvas.fill_check
-    assert "Confidence 20 %" in w.cycle_label.text() and GUESS in w.cycle_label.text()
-    assert "dashed box" in w.cycle_label.text()
+    label = w.layers_panel.cycle_label
+    assert "Confidence 20 %" in label.text() and GUESS in label.text()
+    assert "dashed box" in label.text()
     assert outline.isVisible() and outline.rect() == FILLED
     w.undo.undo()                                   # the decomposition undone
-    assert not outline.isVisible() and w.cycle_label.text() == ""
+    assert not outline.isVisible() and w.layers_panel.cycle_label.text() == ""
     w.undo.redo()
     assert outline.isVisible()
     assert w.canvas.add_box(QPointF(10, 10), QPointF(30, 30))      # an edit
-    assert not outline.isVisible() and GUESS in w.cycle_label.text()
+    assert not outline.isVisible() and GUESS in w.layers_panel.cycle_label.text()
     w.undo.undo()                                   # back to the decomposition's result
     assert outline.isVisible() and outline.rect() == FILLED
 
@@ -95,8 +96,9 @@ def test_a_likely_clean_fill_is_not_outlined(window, qtbot, test_engines, monkey
     window.doc.fill_rect(MARK)
     window.settings.engine = "doubtful-test"
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
-    assert "Confidence 90 %" in window.cycle_label.text()
-    assert CLEAN in window.cycle_label.text() and "dashed" not in window.cycle_label.text()
+    label = window.layers_panel.cycle_label
+    assert "Confidence 90 %" in label.text()
+    assert CLEAN in label.text() and "dashed" not in label.text()
     assert not window.canvas.fill_check.isVisible()
 
 
@@ -104,7 +106,7 @@ def test_the_confidence_and_exact_mask_travel_with_the_project(doubtful, qtbot, 
     from layerlift.desktop.main_window import MainWindow
     from layerlift.desktop.settings import Settings
 
-    doubtful.exact_mask_check.setChecked(True)
+    doubtful.engine_panel.exact_mask_check.setChecked(True)
     path = tmp_path / "doubtful.ora"
     assert doubtful.save_project(str(path)) and doubtful.finish_file_writes()
     other = MainWindow(Settings(), autosave_seconds=3600)
@@ -112,6 +114,6 @@ def test_the_confidence_and_exact_mask_travel_with_the_project(doubtful, qtbot, 
     assert other.open_path(str(path)), other.last_error
     assert other.doc.meta["confidence"] == 0.2
     assert other.doc.meta["filled_box"] == [205, 156, 225, 166]
-    assert "Confidence 20 %" in other.cycle_label.text()
-    assert other.exact_mask_check.isChecked() and other.settings.exact_mask is True
+    assert "Confidence 20 %" in other.layers_panel.cycle_label.text()
+    assert other.engine_panel.exact_mask_check.isChecked() and other.settings.exact_mask is True
     other.close()

@@ -14,7 +14,25 @@ from tests.desktop.conftest import make_photo
 
 @pytest.fixture
 def editor(qapp):
-    return Editor(Document(make_photo()))
+    editor = Editor(Document(make_photo()))
+    yield editor
+    editor.shutdown()
+
+
+class Heard:
+    """Everything an Editor told, in order: (signal, args)."""
+
+    def __init__(self, editor: Editor) -> None:
+        self.said: list[tuple] = []
+        for name in ("state_changed", "job_started", "job_ended", "job_notes", "job_done",
+                     "write_started", "file_written", "error", "message"):
+            getattr(editor, name).connect(lambda *args, n=name: self.said.append((n, *args)))
+
+    def names(self) -> list[str]:
+        return [said[0] for said in self.said]
+
+    def of(self, name: str) -> list[tuple]:
+        return [said[1:] for said in self.said if said[0] == name]
 
 
 def test_a_box_is_one_step_undone_and_redone(editor):
@@ -46,7 +64,7 @@ def test_clear_and_load_mask_keep_only_the_marked_box(editor):
     editor.add_box((10, 10, 30, 20))
     loaded = np.zeros(doc.shape, np.uint8)
     loaded[100:120, 150:170] = 255
-    editor.load_mask(loaded)
+    editor.replace_mask(loaded)
     step = editor.undo.command(1)
     assert step.rect == (10, 10, 170, 120)          # both masks' marks, not the whole photo
     assert np.array_equal(doc.mask, loaded)
@@ -105,3 +123,63 @@ def test_move_and_solo_are_one_step_each(editor):
     editor.undo.undo()
     editor.undo.undo()
     assert [layer.kind for layer in doc.layers] == kinds
+
+
+def test_decompose_runs_on_the_worker_and_applies_its_result_as_one_step(editor, qtbot):
+    heard = Heard(editor)
+    assert not editor.decompose()                        # nothing masked: an error, no job
+    assert heard.of("error") == [("Nothing to decompose", editor.last_error)]
+    editor.add_box((95, 80, 150, 100))
+    with qtbot.waitSignal(editor.job_done, timeout=30000) as done:
+        assert editor.decompose()
+        assert editor.busy() and not editor.decompose()   # one job at a time
+    assert done.args == ["decompose", "ok"] and not editor.busy()
+    assert [layer.kind for layer in editor.doc.layers] == ["logo", "object", "original"]
+    assert editor.undo.text(editor.undo.count() - 1) == DECOMPOSE
+    names = heard.names()
+    assert names.index("job_started") < names.index("job_ended") < names.index("job_done")
+    assert any(text.startswith("Decompose done in") for text, _ms in heard.of("message"))
+    with qtbot.waitSignal(editor.job_done, timeout=30000) as done:
+        assert editor.recompose()
+    assert done.args == ["compose", "ok"] and editor.doc.layers[0].kind == "recomposed"
+
+
+def test_cancel_leaves_the_document_as_it_was(editor, qtbot, monkeypatch):
+    from layerlift.inference import engines
+    monkeypatch.setitem(engines.ENGINES, "slow-test", "tests.desktop.slow_engine:SlowEngine")
+    editor.settings.engine, editor.settings.steps = "slow-test", 1000
+    editor.add_box((95, 80, 150, 100))
+    with qtbot.waitSignal(editor.job_done, timeout=30000) as done:
+        assert editor.decompose()
+        qtbot.waitSignal(editor.progress, timeout=10000).wait()
+        editor.cancel()
+    assert done.args == ["decompose", "cancelled"]
+    assert [layer.kind for layer in editor.doc.layers] == ["original"]
+    assert editor.undo.count() == 1                      # only the box
+
+
+def test_save_and_export_are_written_in_the_background_and_reported(editor, qtbot, tmp_path):
+    from layerlift.desktop.project import open_project
+    heard = Heard(editor)
+    editor.add_box((95, 80, 150, 100))
+    path = tmp_path / "p.ora"
+    with qtbot.waitSignal(editor.file_written, timeout=30000) as written:
+        assert editor.save_project(str(path))
+    assert written.args == ["Save", str(path), ""]
+    assert editor.undo.isClean() and editor.project_path == str(path)
+    assert heard.of("write_started") == [("Saving p.ora…", f"Saving {path}")]
+    assert open_project(path)[0].mask[80:100, 95:150].all()
+    with qtbot.waitSignal(editor.file_written, timeout=30000) as written:
+        assert editor.export(str(tmp_path / "x.psd"), "psd")
+    assert written.args[2] == "" and (tmp_path / "x.psd").exists()
+    editor.doc.path = str(tmp_path / "photo.png")        # never over the input photo
+    assert not editor.export(editor.doc.path, "flat")
+    assert heard.of("error")[-1][0] == "Export failed"
+
+
+def test_the_blank_canvas_is_no_document(qapp):
+    editor = Editor(Document(make_photo()), blank=True)
+    assert editor.document is None and editor.edit_state()[0] == id(None)
+    assert editor.add_box((10, 10, 20, 20))               # gestures still draw on it
+    assert not editor.decompose() and not editor.save_project("/tmp/never.ora")
+    assert not editor.load_mask_file("/tmp/none.png")

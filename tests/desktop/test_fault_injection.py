@@ -66,7 +66,7 @@ def test_an_engine_failing_part_way_leaves_the_app_usable(window, qtbot, monkeyp
     assert said in window.last_error.lower() or said in window.last_error
     assert "\n" not in window.last_error.strip()
     assert window.doc.layers == layers and window.undo.count() == undo_steps
-    assert window.progress.isHidden() and window.act_decompose.isEnabled()
+    assert window.status.progress.isHidden() and window.act["decompose"].isEnabled()
     # Still usable: the next run, with a working engine, goes through.
     window.settings.engine = "classical"
     assert run_job(window, qtbot, window.decompose) == "ok", window.last_error

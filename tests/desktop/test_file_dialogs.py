@@ -69,7 +69,7 @@ def test_open_a_photo_from_the_dialog(window, tmp_path):
     save_png(other, make_photo()[::-1].copy())
     window.settings.last_dir = str(tmp_path)
     answer = Answer(name="second.png")
-    window.act_open.trigger()
+    window.act["open"].trigger()
     assert answer.seen["title"] == "Open photo" and answer.seen["folder"] == str(tmp_path)
     assert any("*.png" in f for f in answer.seen["filters"])
     assert any("*.ora" in f for f in answer.seen["filters"])     # projects open here too
@@ -81,7 +81,7 @@ def test_save_as_suggests_the_photo_name_and_adds_the_suffix(window, qtbot, tmp_
     _decompose(window, qtbot)
     window.settings.last_dir = str(tmp_path)
     answer = Answer(name="my project")
-    window.act_save_as.trigger()
+    window.act["save_as"].trigger()
     assert answer.seen["name"] == "photo.ora" and answer.seen["folder"] == str(tmp_path)
     assert answer.seen["accept"] == QFileDialog.AcceptMode.AcceptSave
     assert window.finish_file_writes(), window.last_error
@@ -89,22 +89,22 @@ def test_save_as_suggests_the_photo_name_and_adds_the_suffix(window, qtbot, tmp_
     assert saved.is_file() and window.project_path == str(saved) and window.undo.isClean()
     # Ctrl+S from now on writes there without asking.
     window.edit_layer(1, name="Clean")
-    window.act_save.trigger()
+    window.act["save"].trigger()
     assert window.finish_file_writes() and window.undo.isClean()
     from layerlift.desktop.project import open_project
     assert open_project(saved)[0].layers[1].name == "Clean"
 
 
 @pytest.mark.parametrize("kind, action, typed, check", [
-    ("psd", "act_export_psd", "layers.psd", "psd"),
-    ("ora", "act_export_ora", "layers.ora", "ora"),
-    ("flat", "act_export_flat", "flat.jpg", "jpeg"),
+    ("psd", "export_psd", "layers.psd", "psd"),
+    ("ora", "export_ora", "layers.ora", "ora"),
+    ("flat", "export_flat", "flat.jpg", "jpeg"),
 ])
 def test_export_from_the_dialog(window, qtbot, tmp_path, kind, action, typed, check):
     _decompose(window, qtbot)
     window.settings.last_dir = str(tmp_path)
     answer = Answer(name=typed)
-    getattr(window, action).trigger()
+    window.act[action].trigger()
     suggested = {"psd": "photo.psd", "ora": "photo.ora", "flat": "photo-flat.png"}[kind]
     assert answer.seen["name"] == suggested and answer.seen["title"] == "Export"
     assert window.finish_file_writes(), window.last_error
@@ -126,7 +126,7 @@ def test_export_a_png_folder_into_the_chosen_folder(window, qtbot, tmp_path):
     target = tmp_path / "exports"
     target.mkdir()
     answer = Answer(folder=str(target))
-    window.act_export_png.trigger()
+    window.act["export_png"].trigger()
     assert answer.seen["mode"] == QFileDialog.FileMode.Directory
     assert window.finish_file_writes(), window.last_error
     folder = target / "photo-layers"
@@ -140,19 +140,19 @@ def test_load_a_mask_from_the_dialog(window, tmp_path):
     save_png(tmp_path / "m.png", mask)
     window.settings.last_dir = str(tmp_path)
     Answer(name="m.png")
-    window.act_load_mask.trigger()
+    window.act["load_mask"].trigger()
     assert window.doc.mask_bool()[50, 70] and not window.doc.mask_bool()[10, 10]
     window.undo.undo()
     assert not window.doc.mask_bool().any()
 
 
-@pytest.mark.parametrize("action", ["act_open", "act_save_as", "act_export_psd",
-                                    "act_export_png"])
+@pytest.mark.parametrize("action", ["open", "save_as", "export_psd",
+                                    "export_png"])
 def test_a_cancelled_dialog_changes_nothing(window, tmp_path, action):
     window.settings.last_dir = str(tmp_path)
     doc, before = window.doc, sorted(p.name for p in tmp_path.iterdir())
     answer = Answer(cancel=True)
-    getattr(window, action).trigger()
+    window.act[action].trigger()
     assert answer.seen is not None                    # a dialog was shown, and cancelled
     assert window.finish_file_writes()
     assert window.doc is doc and not window.files.busy()

@@ -286,18 +286,18 @@ def test_a_save_is_written_in_the_background_from_a_snapshot(decomposed, tmp_pat
     w = decomposed
     path = tmp_path / "slow.ora"
     assert w.save_project(str(path))
-    assert w.files.busy() and w.file_progress.isVisible()
-    assert "slow.ora" in w.file_progress.format()
+    assert w.files.busy() and w.status.file_progress.isVisible()
+    assert "slow.ora" in w.status.file_progress.format()
     # The window keeps working: events run and the user edits the mask meanwhile.
     qtbot.wait(50)
     w.doc.fill_rect((0, 0, 10, 10))
-    w._edits += 1                       # (what the window's document listener counts)
+    w.editor.edits += 1                       # (what the window's document listener counts)
     assert not w.save_project(str(tmp_path / "second.ora"))        # one write at a time
     assert "Still writing slow.ora" in w.statusBar().currentMessage()
     with qtbot.waitSignal(w.file_written, timeout=30000) as ended:
         gated_save.set()
     assert ended.args == ["Save", str(path), ""]
-    assert not w.file_progress.isVisible()
+    assert not w.status.file_progress.isVisible()
     # Written as it was when saved; edited since, so the document is not clean.
     doc, _settings = open_project(path)
     assert not doc.mask[:10, :10].any() and w.doc.mask[:10, :10].all()

@@ -24,17 +24,17 @@ def tiny_model(tmp_path_factory):
 def flux_window(window, tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERLIFT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    window.engine_combo.setCurrentText("flux")
-    window.model_edit.setText(str(tiny_model))
-    window.steps_spin.setValue(2)
-    window.seed_spin.setValue(7)
+    window.engine_panel.engine_combo.setCurrentText("flux")
+    window.engine_panel.model_edit.setText(str(tiny_model))
+    window.engine_panel.steps_spin.setValue(2)
+    window.engine_panel.seed_spin.setValue(7)
     return window
 
 
 def test_flux_decompose_and_recompose_from_the_panel(flux_window, qtbot):
     w = flux_window
-    assert w.steps_spin.isEnabled()                 # flux-only fields are live for flux
-    assert w.settings.model_path == w.model_edit.text()
+    assert w.engine_panel.steps_spin.isEnabled()    # flux-only fields are live for flux
+    assert w.settings.model_path == w.engine_panel.model_edit.text()
     progress = []
     w.worker.progress.connect(lambda _job, step, total, _left: progress.append((step, total)))
     mark_logo(w)
@@ -47,7 +47,7 @@ def test_flux_decompose_and_recompose_from_the_panel(flux_window, qtbot):
     obj = w.doc.layer("object").render(w.doc.shape)
     outside = ~w.doc.mask_bool()
     assert (obj[..., :3][outside] == w.doc.image[outside]).all()
-    assert "Cycle error" in w.cycle_label.text()
+    assert "Cycle error" in w.layers_panel.cycle_label.text()
     assert run(w, qtbot, w.recompose, "compose", timeout=120000) == "ok", w.last_error
     recomposed = w.doc.layers[0]
     shown = recomposed.render(w.doc.shape)
@@ -60,7 +60,7 @@ def test_a_bad_lora_file_fails_the_run_with_one_line_and_keeps_the_document(flux
     w = flux_window
     bad = tmp_path / "not-a-lora.safetensors"
     bad.write_bytes(b"\x00" * 64)
-    w.lora_edit.setText(str(bad))
+    w.engine_panel.lora_edit.setText(str(bad))
     mark_logo(w)
     before = list(w.doc.layers)
     assert run(w, qtbot, w.decompose, "decompose", timeout=120000) == "failed"

@@ -53,12 +53,12 @@ def test_decompose_classical_adds_layers_and_cycle_error(decomposed):
     assert (obj[..., :3][outside] == photo[outside]).all()
     assert logo.asset is not None and logo.quad.shape == (4, 2)
     # The cycle is exact with this engine, so the panel says the confidence instead.
-    assert "cycle_error" in doc.meta and "Confidence" in w.cycle_label.text()
-    assert w.layers_model.rowCount() == 3
+    assert "cycle_error" in doc.meta and "Confidence" in w.layers_panel.cycle_label.text()
+    assert w.layers_panel.model.rowCount() == 3
     # One undo step back to the single Original layer.
     w.undo.undo()
     assert [layer.kind for layer in w.doc.layers] == ["original"]
-    assert w.cycle_label.text() == ""
+    assert w.layers_panel.cycle_label.text() == ""
     w.undo.redo()
     assert w.doc.layers[0].kind == "logo"
 
@@ -75,15 +75,15 @@ def test_cancel_leaves_the_document_as_it_was(window, qtbot, test_engines):
     layers_before, undo_before = list(window.doc.layers), window.undo.count()
     with qtbot.waitSignal(window.job_done, timeout=20000) as blocker:
         assert window.decompose()
-        qtbot.waitUntil(lambda: window.progress.maximum() == 1000 and window.progress.value() > 2,
-                        timeout=10000)
-        assert "/1000" in window.progress.format()
-        assert not window.act_decompose.isEnabled()
+        bar = window.status.progress
+        qtbot.waitUntil(lambda: bar.maximum() == 1000 and bar.value() > 2, timeout=10000)
+        assert "/1000" in bar.format()
+        assert not window.act["decompose"].isEnabled()
         window.activateWindow()
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)          # the Esc shortcut
     assert blocker.args == ["decompose", "cancelled"]
     assert window.doc.layers == layers_before and window.undo.count() == undo_before
-    assert window.progress.isHidden() and window.act_decompose.isEnabled()
+    assert window.status.progress.isHidden() and window.act["decompose"].isEnabled()
 
 
 def test_engine_exception_becomes_an_error_dialog(window, qtbot, test_engines):
@@ -172,15 +172,15 @@ def test_arrow_keys_nudge_the_logo(decomposed, qtbot):
 def test_layers_panel_visibility_rename_opacity_solo(decomposed):
     from PySide6.QtCore import Qt
     w = decomposed
-    model = w.layers_model
+    model = w.layers_panel.model
     idx = model.index(1)                               # Object
     assert model.data(idx, Qt.ItemDataRole.DecorationRole).width() == 48
     model.setData(idx, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
     assert not w.doc.layers[1].visible and not w.canvas._items[1].isVisible()
     model.setData(idx, "Clean bottle", Qt.ItemDataRole.EditRole)
     assert w.doc.layers[1].name == "Clean bottle"
-    w.layers_view.setCurrentIndex(model.index(0))
-    w.opacity_slider.setValue(40)
+    w.layers_panel.view.setCurrentIndex(model.index(0))
+    w.layers_panel.opacity_slider.setValue(40)
     assert w.doc.layers[0].opacity == pytest.approx(0.4)
     assert w.canvas._items[0].opacity() == pytest.approx(0.4)
     w.undo.undo()
@@ -188,9 +188,9 @@ def test_layers_panel_visibility_rename_opacity_solo(decomposed):
     w.undo.undo()
     assert w.doc.layers[1].visible and w.doc.layers[1].name == "Object"
     assert w.doc.layers[0].opacity == 1.0
-    w.act_solo.trigger()
+    w.act["solo"].trigger()
     assert [layer.visible for layer in w.doc.layers] == [True, False, False]
-    w.act_solo.trigger()
+    w.act["solo"].trigger()
     assert [layer.visible for layer in w.doc.layers] == [True, True, False]
 
 
@@ -231,7 +231,7 @@ def test_engine_warnings_and_memory_fallback_reach_the_user(window, qtbot, test_
     window.settings.engine = "oom-fallback-test"
     window.settings.steps = 3
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
-    notes = window.notes_label.text()
+    notes = window.layers_panel.notes_label.text()
     assert "out of GPU memory with memory tier bf16; retrying with nf4" in notes
     assert "Ran with memory tier nf4 after running out of GPU memory with bf16" in notes
     status = window.statusBar().currentMessage()
@@ -239,7 +239,7 @@ def test_engine_warnings_and_memory_fallback_reach_the_user(window, qtbot, test_
     # A run without warnings clears them.
     window.settings.engine = "slow-test"
     assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
-    assert window.notes_label.text() == ""
+    assert window.layers_panel.notes_label.text() == ""
     assert "out of GPU memory" not in window.statusBar().currentMessage()
 
 
@@ -260,14 +260,14 @@ def test_layers_reorder_by_action_and_by_drag_with_undo_and_survive_a_project(de
         pairs = zip(w.canvas._items, w.canvas._item_layers, strict=True)
         return [layer.kind for _, layer in sorted(pairs, key=lambda p: -p[0].zValue())]
 
-    w.layers_view.setCurrentIndex(w.layers_model.index(0))
-    assert not w.act_raise.isEnabled() and w.act_lower.isEnabled()      # the top layer
-    w.act_lower.trigger()
+    w.layers_panel.view.setCurrentIndex(w.layers_panel.model.index(0))
+    assert not w.act["raise"].isEnabled() and w.act["lower"].isEnabled()      # the top layer
+    w.act["lower"].trigger()
     assert kinds() == ["object", "logo", "original"] == canvas_order()
-    assert w.selected_row() == 1 and w.act_raise.isEnabled()
+    assert w.layers_panel.selected_row() == 1 and w.act["raise"].isEnabled()
     # Dragging the bottom row into the gap above the first row: the model hands the move
     # to the window and never removes a row itself (the drop reports False to the view).
-    model = w.layers_model
+    model = w.layers_panel.model
     assert not model.dropMimeData(model.mimeData([model.index(2)]), Qt.DropAction.MoveAction,
                                   0, 0, QModelIndex())
     assert kinds() == ["original", "object", "logo"] == canvas_order()
@@ -278,7 +278,7 @@ def test_layers_reorder_by_action_and_by_drag_with_undo_and_survive_a_project(de
     assert w.undo.undoText() == "Move layer Original"
     # Through the view, as a drop event at the top edge of the first row: the view works out
     # the gap, the model the move.
-    view = w.layers_view
+    view = w.layers_panel.view
     top = view.visualRect(model.index(0)).topLeft() + QPoint(10, 2)
     data = model.mimeData([model.index(2)])
     buttons, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier

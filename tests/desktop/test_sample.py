@@ -58,11 +58,11 @@ def test_make_run_then_ctrl_enter_decomposes_the_patch(qtbot):
     """What `make run` starts (the sample with --mask), then the Ctrl+Enter action."""
     window = start(qtbot, [str(PHOTO), "--mask", str(MASK), "--no-restore"])
     assert np.array_equal(window.doc.mask_bool(), load_mask(MASK, (512, 512)))
-    assert window.act_decompose.shortcut().matches(QKeySequence("Ctrl+Return")) \
+    assert window.act["decompose"].shortcut().matches(QKeySequence("Ctrl+Return")) \
         == QKeySequence.SequenceMatch.ExactMatch
 
     def start_run():
-        window.act_decompose.trigger()
+        window.act["decompose"].trigger()
         return True
 
     assert run(window, qtbot, start_run, "decompose", timeout=60000) == "ok", window.last_error

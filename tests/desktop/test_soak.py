@@ -31,7 +31,7 @@ def test_void_method_calls_keep_none_alive():
 def test_5000_brush_moves_keep_none_alive(window):
     canvas = window.canvas
     window.set_tool(tools.BRUSH)
-    window.size_spin.setValue(6)
+    window.brush_bar.size_spin.setValue(6)
     vp = canvas.viewport()
     h, w = window.doc.shape
     app = QApplication.instance()

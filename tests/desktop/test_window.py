@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF
 
+from layerlift.desktop.editor import engine_options
 from layerlift.desktop.settings import load_settings
 
 
 def test_recent_files_and_settings_survive_a_restart(window, photo_path, qtbot):
     from layerlift.desktop.main_window import MainWindow
-    window.size_spin.setValue(77)
-    window.engine_combo.setCurrentText("flux")
-    window.seed_spin.setValue(5)
+    window.brush_bar.size_spin.setValue(77)
+    window.engine_panel.engine_combo.setCurrentText("flux")
+    window.engine_panel.seed_spin.setValue(5)
     assert window.settings.recent_files[0] == str(photo_path.resolve())
     actions = window.recent_menu.actions()
     assert actions and actions[0].text() == photo_path.name
@@ -22,7 +23,7 @@ def test_recent_files_and_settings_survive_a_restart(window, photo_path, qtbot):
     assert stored.window_geometry
     again = MainWindow(stored, autosave_seconds=3600)
     qtbot.addWidget(again)
-    assert again.canvas.brush_size == 77 and again.engine_combo.currentText() == "flux"
+    assert again.canvas.brush_size == 77 and again.engine_panel.engine_combo.currentText() == "flux"
     again.recent_menu.actions()[0].trigger()
     assert again.doc is not None and again.doc.path == str(photo_path.resolve())
     again.close()
@@ -51,11 +52,11 @@ def test_actions_carry_the_documented_shortcuts(window):
     from PySide6.QtGui import QKeySequence
     def keys(action):
         return {s.toString() for s in action.shortcuts()}
-    assert "Ctrl+Return" in keys(window.act_decompose)
-    assert keys(window.act_cancel) == {"Esc"}
-    assert keys(window.act_recompose) == {"Ctrl+R"}
-    assert keys(window.act_fit) == {"Ctrl+0"} and keys(window.act_actual) == {"Ctrl+1"}
-    assert QKeySequence("Ctrl+Z").toString() in keys(window.act_undo)
+    assert "Ctrl+Return" in keys(window.act["decompose"])
+    assert keys(window.act["cancel"]) == {"Esc"}
+    assert keys(window.act["recompose"]) == {"Ctrl+R"}
+    assert keys(window.act["fit"]) == {"Ctrl+0"} and keys(window.act["actual"]) == {"Ctrl+1"}
+    assert QKeySequence("Ctrl+Z").toString() in keys(window.act["undo"])
 
 
 def test_closing_with_unsaved_changes_asks(window, monkeypatch):
@@ -71,9 +72,10 @@ def test_closing_with_unsaved_changes_asks(window, monkeypatch):
 
 
 def test_model_only_settings_are_greyed_out_for_the_classical_engine(window):
-    window.engine_combo.setCurrentText("classical")
-    assert not window.steps_spin.isEnabled() and not window.candidates_spin.isEnabled()
-    assert window._engine_options() == {"engine": "classical", "seed": window.settings.seed}
-    window.engine_combo.setCurrentText("flux")
-    assert window.steps_spin.isEnabled() and window.lora_scale_spin.isEnabled()
-    assert window._engine_options()["engine"] == "flux"
+    panel = window.engine_panel
+    panel.engine_combo.setCurrentText("classical")
+    assert not panel.steps_spin.isEnabled() and not panel.candidates_spin.isEnabled()
+    assert engine_options(window.settings) == {"engine": "classical", "seed": window.settings.seed}
+    panel.engine_combo.setCurrentText("flux")
+    assert panel.steps_spin.isEnabled() and panel.lora_scale_spin.isEnabled()
+    assert engine_options(window.settings)["engine"] == "flux"
