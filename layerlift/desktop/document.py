@@ -94,7 +94,7 @@ class Layer:
             return self.rgba
         if self.patch is not None:
             return self.window((0, 0, shape[1], shape[0]))
-        return warp_asset(self.shown_asset(), self.quad, shape, self.bend)
+        return asset_on_canvas(self.shown_asset(), self.quad, shape, self.bend)
 
 
 def window_over(base: np.ndarray, pixels: np.ndarray, offset: tuple[int, int]
@@ -166,8 +166,8 @@ def asset_corners(asset: np.ndarray) -> np.ndarray:
     return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
 
 
-def warp_asset(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
-               bend: float = 0.0) -> np.ndarray:
+def asset_on_canvas(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
+                    bend: float = 0.0) -> np.ndarray:
     """Warp the asset onto `quad` (bent by `bend` percent) in an HxW transparent canvas
     (straight alpha kept)."""
     out = np.zeros(shape + (4,), np.uint8)

@@ -61,8 +61,8 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
     caller knows it, saves a scan of the whole mask.
     """
     from layerlift.inference.contract import DecomposeRequest, validate_mask
-    from layerlift.inference.engines.classical.compose import deshade_logo
     from layerlift.inference.layers import logo_asset
+    from layerlift.inference.shading import deshade_logo
 
     if box is None:
         marked = mask if mask.dtype == bool else mask >= 128

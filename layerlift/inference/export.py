@@ -26,11 +26,6 @@ import cv2
 import numpy as np
 
 from layerlift.inference.contract import Layers
-from layerlift.inference.engines.classical.compose import (
-    CONTEXT_MARGIN,
-    context_box,
-    deshade_logo,
-)
 from layerlift.inference.imageio import (
     PathLike,
     atomic_dir,
@@ -40,6 +35,7 @@ from layerlift.inference.imageio import (
 )
 from layerlift.inference.layers import logo_asset, logo_bbox
 from layerlift.inference.png import Encoder
+from layerlift.inference.shading import CONTEXT_MARGIN, context_box, deshade_logo
 
 ORA_MIMETYPE = b"image/openraster"
 EXTRA_FOLDER = "layerlift/"

@@ -11,10 +11,10 @@ The logo panel shows the logo in place on flat white.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from layerlift.inference.crop import CropBox, extract
+from layerlift.inference.morphology import dilate
 
 DECOMPOSE_PROMPT = (
     "A triptych of the same product photo. Left: the photo with a printed logo. "
@@ -28,14 +28,6 @@ COMPOSE_PROMPT = (
 )
 
 WHITE = 255
-
-
-def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """Grow a bool mask by `pixels` (elliptic kernel)."""
-    if pixels <= 0:
-        return mask.copy()
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
 
 
 def logo_on_white(logo_rgba: np.ndarray) -> np.ndarray:

@@ -10,12 +10,12 @@ import pytest
 from layerlift.desktop.document import (
     Document,
     Layer,
+    asset_on_canvas,
     fit_asset_in_quad,
     rotated_quad,
     scaled_quad,
     stroke_coverage,
     tint_rgba,
-    warp_asset,
 )
 from layerlift.desktop.settings import Settings, load_settings, save_settings
 
@@ -70,7 +70,7 @@ def test_warp_asset_places_the_logo_on_the_quad():
     asset[..., 0] = 255
     asset[..., 3] = 255
     quad = np.array([[30, 40], [70, 40], [70, 60], [30, 60]], float)
-    out = warp_asset(asset, quad, (100, 120))
+    out = asset_on_canvas(asset, quad, (100, 120))
     assert out[45:55, 35:65, 3].min() == 255
     assert out[45:55, 35:65, 0].min() == 255        # no dark fringe from transparent pixels
     assert out[:35].max() == 0 and out[65:].max() == 0

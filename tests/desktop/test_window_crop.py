@@ -10,7 +10,7 @@ from layerlift.desktop.document import Layer, rgb_to_rgba
 from layerlift.desktop.jobs import compose_job, decompose_job, engine_window, private_request
 from layerlift.inference.api import compose, decompose
 from layerlift.inference.contract import ComposeRequest, DecomposeRequest
-from layerlift.inference.engines.classical.compose import deshade_logo
+from layerlift.inference.shading import deshade_logo
 from tests.desktop.conftest import make_photo
 
 

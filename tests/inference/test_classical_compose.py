@@ -11,14 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layerlift.inference import ComposeRequest, compose
-from layerlift.inference.engines.classical.compose import (
-    compose_classical,
-    deshade_logo,
-    edge_blur_sigma,
-    shade_logo,
-)
+from layerlift.inference.engines.classical.compose import compose_classical, edge_blur_sigma
 from layerlift.inference.errors import Cancelled, InputError
 from layerlift.inference.layers import alpha_over, logo_asset, logo_bbox
+from layerlift.inference.shading import deshade_logo, shade_logo
 
 
 def square_logo(h, w, box, colour=(255, 255, 255), alpha=255):

@@ -14,7 +14,7 @@ from layerlift.inference.contract import DecomposeRequest, Layers
 from layerlift.inference.engines import get_engine
 from layerlift.inference.errors import Cancelled
 from layerlift.inference.layers import alpha_over, cycle_error
-from layerlift.inference.triptych import dilate
+from layerlift.inference.morphology import dilate
 from tests.benchmarks.classical_cases import make_case, psnr_inside, standard_cases, telea
 
 

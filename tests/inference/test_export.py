@@ -378,8 +378,8 @@ def test_psd_rows_as_literals_or_runs_decode_to_the_pixels():
 def test_the_logo_asset_is_de_shaded_on_its_window_as_on_the_whole_photo(tmp_path):
     """export_layers de-shades the logo on the window its shading is measured over; the
     asset is the one the whole photo gives."""
-    from layerlift.inference.engines.classical.compose import deshade_logo
     from layerlift.inference.layers import logo_asset
+    from layerlift.inference.shading import deshade_logo
 
     h, w = 300, 400
     yy, xx = np.mgrid[:h, :w].astype(np.float32)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from layerlift.inference import ComposeRequest, DecomposeRequest, compose, decompose
-from layerlift.inference.engines.classical.compose import deshade_logo, shade_logo
 from layerlift.inference.layers import logo_asset
+from layerlift.inference.shading import deshade_logo, shade_logo
 from layerlift.inference.synth import generate_triplet
 
 SIZE = 256

@@ -33,7 +33,7 @@ from layerlift.inference.contract import (
 from layerlift.inference.crop import CropBox, extract, write_window
 from layerlift.inference.engines.classical.exemplar import exemplar_fill
 from layerlift.inference.engines.classical.fill import fill
-from layerlift.inference.engines.classical.matting import Matte, dilate, estimate_matte
+from layerlift.inference.engines.classical.matting import Matte, estimate_matte
 from layerlift.inference.engines.classical.probe import (
     ProbeResult,
     confidence,
@@ -45,6 +45,7 @@ from layerlift.inference.engines.classical.smooth import blur
 from layerlift.inference.engines.classical.texture import add_repeating_texture
 from layerlift.inference.errors import InputError
 from layerlift.inference.layers import solve_logo
+from layerlift.inference.morphology import dilate
 
 # Above this alpha a pixel is filled instead of unblended: unblending divides by (1 - a)
 # and so amplifies every error in a and L.

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from layerlift.inference.engines.classical.support import colour_clusters, to_lab
+from layerlift.inference.morphology import disk
 
 # Up to this many inks are read off the print's core pixels (k-means in Lab) ...
 MAX_INKS = 3
@@ -62,8 +63,7 @@ def solid_candidates(lab: np.ndarray, mask: np.ndarray, mark: np.ndarray,
     candidates = (ink_distance(lab, core) < 1.0) & mask & ~near
     width = cv2.distanceTransform(mark.astype(np.uint8), cv2.DIST_L2, 3)
     radius = int(max(1, round(OPEN_SHARE * float(np.median(width[mark])))))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, disc) > 0
+    return cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, disk(radius)) > 0
 
 
 def ink_completion(img: np.ndarray, mask: np.ndarray, mark: np.ndarray,

@@ -31,6 +31,7 @@ from layerlift.inference.engines.classical.watermark import (
     WATERMARK_MIN_OPACITY,
     watermark_completion,
 )
+from layerlift.inference.morphology import dilate, disk, erode
 
 # Detection thresholds, in units of the local texture level s (hysteresis: a mark pixel
 # departs by more than T_LOW and is connected to one that departs by more than T_HIGH).
@@ -74,23 +75,6 @@ class Matte:
     support: np.ndarray      # HxW bool, pixels the mark touches
     opacity: float           # the mark's estimated opacity (1 = opaque print)
     texture_informative: bool
-
-
-def disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
-def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    if radius <= 0:
-        return mask.copy()
-    return cv2.dilate(mask.astype(np.uint8), disk(radius)).astype(bool)
-
-
-def erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    if radius <= 0:
-        return mask.copy()
-    return cv2.erode(mask.astype(np.uint8), disk(radius), borderType=cv2.BORDER_REPLICATE,
-                     borderValue=0).astype(bool)
 
 
 def background_model(img: np.ndarray, known: np.ndarray, sigma: float = BACKGROUND_SIGMA,

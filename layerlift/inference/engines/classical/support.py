@@ -28,6 +28,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from layerlift.inference.morphology import dilate
+
 WORK_SIDE = 256
 ITERATIONS = 4
 # The cut learns the surface from a ring this share of the crop's side wide round the mask
@@ -133,8 +135,7 @@ def grabcut_support(img: np.ndarray, mask: np.ndarray,
 def surface_ring(mask: np.ndarray) -> np.ndarray:
     """The surface beside the mask: a ring RING_SHARE of the crop's side wide round it."""
     radius = max(RING_MIN, int(RING_SHARE * mask.shape[0]))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return (cv2.dilate(mask.astype(np.uint8), k) > 0) & ~mask
+    return dilate(mask, radius) & ~mask
 
 
 def local_surface(img: np.ndarray, ring: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -33,12 +33,12 @@ from layerlift.inference.engines.flux import embeddings, loading, lora, memory, 
 from layerlift.inference.engines.flux.quiet import quiet_libraries
 from layerlift.inference.errors import Cancelled, EngineUnavailable
 from layerlift.inference.layers import solve_logo
+from layerlift.inference.morphology import dilate
 from layerlift.inference.triptych import (
     COMPOSE_PROMPT,
     DECOMPOSE_PROMPT,
     compose_triptych,
     decompose_triptych,
-    dilate,
     logo_panel,
     split_panels,
 )
