@@ -203,7 +203,7 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
     cut = False
     for i, part in enumerate(parts):
         if not part.any() or _floods(part, flood_share, sides):
-            cut |= bool(part.any() and part.mean() <= flood_share)
+            cut |= _touches_edge(part, sides)
             continue
         if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
             return dist <= reach * NARROWING[i], part, cut
