@@ -72,17 +72,21 @@ def case_row(plan: tuple[int, str, str, str]) -> dict[str, Any]:
             "left_behind": left_behind_share(case, obj), "select_s": select_s}
 
 
-def big_photo_seconds(plan: tuple[int, str, str, str]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one click on the case scaled up to 24 MP. The CPU time (all
-    of this process's threads) reads the same on a loaded machine, where wall time does not."""
+def big_photo_seconds(plan: tuple[int, str, str, str]) -> tuple[float, float, float]:
+    """(wall, CPU) seconds of one click on the case scaled up to 24 MP, and the share of the
+    scaled mark it covers. The CPU time (all of this process's threads) reads the same on a
+    loaded machine, where wall time does not."""
     seed, source, family, group = plan
     case = generate_case(seed, 512, source, family, group)
     x, y = click_point(case)
     big = cv2.resize(case.composite, BIG, interpolation=cv2.INTER_CUBIC)
     point = (x * BIG[0] / 512, y * BIG[1] / 512)
     start, cpu = time.perf_counter(), time.process_time()
-    select_mark(big, [point])
-    return time.perf_counter() - start, time.process_time() - cpu
+    selected = select_mark(big, [point])
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    mark = cv2.resize(mark_pixels(case).astype(np.uint8), BIG,
+                      interpolation=cv2.INTER_NEAREST) > 0
+    return wall, cpu, float((selected & mark).sum() / max(int(mark.sum()), 1))
 
 
 def med(rows: list[dict[str, Any]], key: str) -> float:
@@ -91,7 +95,7 @@ def med(rows: list[dict[str, Any]], key: str) -> float:
     return float(np.median(vals)) if vals.size else float("nan")
 
 
-def table(rows: list[dict[str, Any]], big: list[tuple[float, float]]) -> str:
+def table(rows: list[dict[str, Any]], big: list[tuple[float, float, float]]) -> str:
     def line(name: str, rs: list[dict[str, Any]]) -> str:
         bad = sum(r["left_behind"] > LEFT_BEHIND_BAD for r in rs)
         secs = [r["select_s"] for r in rs]
@@ -110,7 +114,8 @@ def table(rows: list[dict[str, Any]], big: list[tuple[float, float]]) -> str:
     wall, cpu = (np.array([b[i] for b in big]) * 1000 for i in (0, 1))
     out.append(f"\nTime per click on a 24 MP photo ({len(big)} cases): median "
                f"{np.median(wall):.0f} ms, max {wall.max():.0f} ms (CPU time: median "
-               f"{np.median(cpu):.0f} ms, max {cpu.max():.0f} ms)")
+               f"{np.median(cpu):.0f} ms, max {cpu.max():.0f} ms); covered (median) "
+               f"{fmt(float(np.median([b[2] for b in big])))}")
     return "\n".join(out)
 
 
