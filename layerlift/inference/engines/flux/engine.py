@@ -6,6 +6,10 @@ Without one (zero-shot), decompose inpaints the object on the working crop with 
 and compose refines a plain composite with a low-strength Fill pass inside the logo's support.
 Either way the logo layer is solved at photo resolution so alpha-over(logo, object) rebuilds
 the input inside the mask, and outside the mask nothing changes.
+The user's hints (inference/hints.py): "not mark" pixels leave the region the model fills
+and stay the input, as outside the mask; "mark" pixels join the zero-shot fill's support (the
+classical matte's) and, in both modes, the logo layer's alpha. With a LoRA the model itself
+decides what the object shows under a "mark" pixel.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from layerlift.inference.crop import CropBox, extract, paste_back, to_photo_scal
 from layerlift.inference.engines.flux import embeddings, loading, lora, memory, packages
 from layerlift.inference.engines.flux.quiet import quiet_libraries
 from layerlift.inference.errors import Cancelled, EngineUnavailable
+from layerlift.inference.hints import NOT_MARK, force_alpha
 from layerlift.inference.layers import solve_logo
 from layerlift.inference.morphology import dilate
 from layerlift.inference.triptych import (
@@ -77,6 +82,42 @@ class RunState:
     runs: int
     done_runs: int = 0
     cancelled: bool = False
+
+
+@dataclass
+class DecomposeCrop:
+    """Where a decomposition works, at the model's size S."""
+
+    box: CropBox                    # the working crop on the photo
+    comp: np.ndarray                # the photo's crop at S
+    mask_s: np.ndarray              # the mask at S
+    region: np.ndarray              # what the model fills (bool, S x S)
+    mark_s: np.ndarray              # where the logo may be; region minus this is known surface
+    matte_prior: np.ndarray | None  # zero-shot: the classical matte's alpha at photo scale
+    kept: np.ndarray | None         # the "not mark" hints (photo-sized bool), kept as the input
+
+
+def decompose_crop(request: DecomposeRequest, zero_shot: bool) -> DecomposeCrop:
+    """The working crop and the region the model fills: the mask grown a little; zero-shot,
+    only the mark the classical matte finds inside the loose mask (untouched surface stays
+    the input); never the pixels hinted "not mark"."""
+    s = request.size
+    box = working_crop(request.mask)
+    mask_s = extract(request.mask, box, s)
+    region = dilate(mask_s, FILL_DILATION)
+    mark_s = mask_s
+    matte_prior = None
+    if zero_shot:
+        matte_prior, support = classical_matte(request.image, request.mask, box, request.hints)
+        if support.any():
+            # (the matte is the window's own, not the photo's: resize, do not cut again)
+            mark_s = extract(support, CropBox(0, 0, box.side), s)
+            region = dilate(mark_s, FILL_DILATION) & dilate(mask_s, 1)
+    kept = None if request.hints is None else request.hints == NOT_MARK
+    if kept is not None:
+        region &= ~extract(kept, box, s)
+    return DecomposeCrop(box, extract(request.image, box, s), mask_s, region, mark_s,
+                         matte_prior, kept)
 
 
 class FluxEngine:
@@ -245,56 +286,30 @@ class FluxEngine:
 
     def _decompose(self, loaded: Loaded, request: DecomposeRequest,
                    on_progress: ProgressCallback | None, cancel: CancelToken | None) -> Layers:
-        timings: dict[str, float] = {}
         start = time.perf_counter()
         lora_info = self._use_lora(loaded, request.lora, request.lora_scale)
         steps = request.steps or DEFAULT_STEPS
-        s = request.size
-        box = working_crop(request.mask)
-        comp = extract(request.image, box, s)
-        mask_s = extract(request.mask, box, s)
-        region = dilate(mask_s, FILL_DILATION)
-        mark_s = mask_s        # where the logo may be; region minus this is known surface
-        matte_prior = None
-        if lora_info is None:
-            # Zero-shot fills only under the mark the classical matte finds inside the loose
-            # mask (untouched surface stays the input), and unblends with its alpha.
-            matte_prior, support = classical_matte(request.image, request.mask, box)
-            if support.any():
-                mark_s = extract(support, box, s)
-                region = dilate(mark_s, FILL_DILATION) & dilate(mask_s, 1)
-        state = RunState(on_progress, cancel, runs=request.candidates)
-        candidates = []
-        best = None
-        for k in range(request.candidates):
-            check_cancel(cancel)
-            seed = request.seed + k
-            if lora_info is not None:
-                tri, fill = decompose_triptych(comp, mask_s, FILL_DILATION)
-                out = self._fill(loaded, tri, fill, DECOMPOSE_PROMPT, steps, seed, state)
-                _, logo_panel, obj = split_panels(out)
-                obj = np.where(region[..., None], obj, comp)
-                score = panel_rebuild_error(comp, obj, logo_panel, mask_s)
-            else:
-                out = self._fill(loaded, comp, region.astype(np.float32), OBJECT_FILL_PROMPT,
-                                 steps, seed, state)
-                logo_panel = None
-                obj = np.where(region[..., None], out, comp)
-                score = seam_error(comp, obj, mark_s, region)
-            candidates.append({"seed": seed, "score": score})
-            if best is None or score < best[0]:
-                best = (score, seed, obj, logo_panel)
-        timings["model_s"] = time.perf_counter() - start
-        score, seed, obj, logo_panel = best
-        prior = matte_prior if logo_panel is None else \
-            to_photo_scale(panel_alpha(comp, obj, logo_panel), box)
-        obj_full, logo_full = layers_at_photo_scale(request.image, request.mask, box, obj, prior)
-        timings["solve_s"] = time.perf_counter() - start - timings["model_s"]
+        # 1. The working crop at the model's size, and the region the model fills.
+        crop = decompose_crop(request, zero_shot=lora_info is None)
+        # 2. The candidates (one seed each); the one that scores best is kept.
+        candidates, (score, seed, obj, logo_panel) = self._candidates(
+            loaded, request, crop, lora_info is not None, steps,
+            RunState(on_progress, cancel, runs=request.candidates))
+        model_s = time.perf_counter() - start
+        # 3. The layers at photo scale: the object pasted inside the mask, the logo solved
+        #    from it (its alpha from the model's logo panel with a LoRA, else the matte's).
+        prior = crop.matte_prior if logo_panel is None else hinted_alpha(
+            to_photo_scale(panel_alpha(crop.comp, obj, logo_panel), crop.box), request.hints,
+            request.mask, crop.box)
+        paste = request.mask if crop.kept is None else request.mask & ~crop.kept
+        obj_full, logo_full = layers_at_photo_scale(request.image, paste, crop.box, obj, prior)
+        timings = {"model_s": model_s, "solve_s": time.perf_counter() - start - model_s}
+        # 4. What was done, for meta.
         meta = {
             "mode": "lora" if lora_info else "zero-shot",
             "lora": lora_info,
             "steps": steps,
-            "size": s,
+            "size": request.size,
             "best_seed": seed,   # the API reports the requested seed as "seed"
             # what candidates are ranked by (lower is better); not a cycle error: the cycle
             # (compose the layers back, compare with the input) is the caller's to measure
@@ -302,10 +317,39 @@ class FluxEngine:
             "candidate_score_kind": "model rebuild error" if lora_info
             else "fill error on known surface",
             "candidates": candidates,
-            "crop": {"x0": box.x0, "y0": box.y0, "side": box.side},
+            "crop": {"x0": crop.box.x0, "y0": crop.box.y0, "side": crop.box.side},
             "timings": timings,
         }
         return Layers(object=obj_full, logo=logo_full, meta=meta)
+
+    def _candidates(self, loaded: Loaded, request: DecomposeRequest, crop: DecomposeCrop,
+                    with_lora: bool, steps: int, state: RunState
+                    ) -> tuple[list[dict], tuple[float, int, np.ndarray, np.ndarray | None]]:
+        """Each candidate's seed and score, and the best one: (score, seed, object at S,
+        logo panel or None). With a LoRA the model decomposes the triptych and is scored by
+        how well its panels rebuild the composite; zero-shot it fills the object alone and
+        is scored on the known surface at the seam."""
+        candidates = []
+        best = None
+        for k in range(request.candidates):
+            check_cancel(state.cancel)
+            seed = request.seed + k
+            if with_lora:
+                tri, fill = decompose_triptych(crop.comp, crop.mask_s, FILL_DILATION)
+                out = self._fill(loaded, tri, fill, DECOMPOSE_PROMPT, steps, seed, state)
+                _, logo_panel, obj = split_panels(out)
+                obj = np.where(crop.region[..., None], obj, crop.comp)
+                score = panel_rebuild_error(crop.comp, obj, logo_panel, crop.mask_s)
+            else:
+                out = self._fill(loaded, crop.comp, crop.region.astype(np.float32),
+                                 OBJECT_FILL_PROMPT, steps, seed, state)
+                logo_panel = None
+                obj = np.where(crop.region[..., None], out, crop.comp)
+                score = seam_error(crop.comp, obj, crop.mark_s, crop.region)
+            candidates.append({"seed": seed, "score": score})
+            if best is None or score < best[0]:
+                best = (score, seed, obj, logo_panel)
+        return candidates, best
 
     # ---- compose ------------------------------------------------------------------------
 
@@ -408,15 +452,25 @@ def panel_alpha(comp: np.ndarray, obj: np.ndarray, logo_panel: np.ndarray) -> np
     return np.clip(a, 0.0, 1.0)
 
 
-def classical_matte(image: np.ndarray, mask: np.ndarray, box: CropBox
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The classical engine's matte on the window at photo scale: (alpha, support)."""
+def classical_matte(image: np.ndarray, mask: np.ndarray, box: CropBox,
+                    hints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The classical engine's matte on the window at photo scale, with the user's hints
+    forced in: (alpha, support)."""
     from layerlift.inference.engines.classical.matting import estimate_matte
 
     crop = extract(image, box).astype(np.float32) / 255.0
     matte = estimate_matte(crop, extract(mask, box))
-    alpha = np.clip(matte.alpha, 0.0, 1.0).astype(np.float32)
+    alpha = hinted_alpha(np.clip(matte.alpha, 0.0, 1.0).astype(np.float32), hints, mask, box)
     return alpha, alpha > 0
+
+
+def hinted_alpha(alpha: np.ndarray, hints: np.ndarray | None, mask: np.ndarray,
+                 box: CropBox) -> np.ndarray:
+    """A window's alpha (photo scale) with the photo-sized hints forced in (inference/hints.py);
+    unchanged without hints."""
+    if hints is None:
+        return alpha
+    return force_alpha(alpha, extract(hints, box), extract(mask, box))
 
 
 def layers_at_photo_scale(image: np.ndarray, mask: np.ndarray, box: CropBox, obj_s: np.ndarray,
