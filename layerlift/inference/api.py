@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from layerlift.inference.contract import (
 )
 from layerlift.inference.crop import mask_bbox
 from layerlift.inference.engines import get_engine
+from layerlift.inference.hints import MARK
 from layerlift.inference.layers import cycle_error
 
 
@@ -22,13 +24,15 @@ def decompose(request: DecomposeRequest, on_progress: ProgressCallback | None = 
               cancel: CancelToken | None = None) -> Layers:
     """Split the photo into the clean object and the logo (RGBA, in place).
 
-    `request.hints` (optional, HxW uint8; inference/hints.py) are the user's corrections
-    inside the mask: 1 "this is mark" (forced into the found support, so it leaves the
-    object), 2 "this is not mark" (forced out: the object keeps the input there and the logo
-    is transparent), 0 the engine decides.
+    `request.hints` (optional, HxW uint8; inference/hints.py) are the user's corrections:
+    1 "this is mark" (forced into the found support, so it leaves the object; outside the
+    mask it joins the mask: the mask missed that part of the mark), 2 "this is not mark"
+    (forced out: the object keeps the input there and the logo is transparent), 0 the
+    engine decides.
     Raises InputError on bad input, Cancelled when `cancel` is set during the run.
     """
     request.validate()
+    request = with_mark_hints_masked(request)
     start = time.perf_counter()
     layers = get_engine(request.engine).decompose(request, on_progress, cancel)
     # The contract, enforced here for every engine: outside the mask, the object is the input
@@ -40,6 +44,17 @@ def decompose(request: DecomposeRequest, on_progress: ProgressCallback | None = 
                        cycle_psnr=psnr)
     layers.meta.setdefault("timings", {})["total_s"] = time.perf_counter() - start
     return layers
+
+
+def with_mark_hints_masked(request: DecomposeRequest) -> DecomposeRequest:
+    """The request with its "this is mark" hints added to the mask (the same request when
+    they all lie inside it)."""
+    if request.hints is None:
+        return request
+    missed = (request.hints == MARK) & ~request.mask
+    if not missed.any():
+        return request
+    return replace(request, mask=request.mask | missed)
 
 
 def enforce_outside(image: np.ndarray, mask: np.ndarray,

@@ -77,14 +77,14 @@ def check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
 
 
 def hints_report(path: Path | None, hints: Any, mask: Any) -> dict[str, Any] | None:
-    """The hints file and how many of its pixels counted (inside the mask), for report.json."""
+    """The hints file and how many of its pixels counted, for report.json: every "mark"
+    pixel (one outside the mask joins it), the "not mark" ones inside the mask."""
     if path is None:
         return None
     from layerlift.inference.hints import MARK, NOT_MARK
 
-    inside = hints[mask]
-    return {"file": str(path.resolve()), "mark_pixels": int((inside == MARK).sum()),
-            "not_mark_pixels": int((inside == NOT_MARK).sum())}
+    return {"file": str(path.resolve()), "mark_pixels": int((hints == MARK).sum()),
+            "not_mark_pixels": int((hints[mask] == NOT_MARK).sum())}
 
 
 def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,

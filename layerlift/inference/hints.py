@@ -2,8 +2,10 @@
 
 Hints are an HxW uint8 array, the photo's size: NO_HINT (0) where the engine decides, MARK
 (1) where the pixel is mark and must leave the object, NOT_MARK (2) where it is surface and
-must stay as it is. One array, so that no pixel can be both. Hints act only inside the mask:
-the mask bounds what a decomposition may change, and a hint outside it changes nothing.
+must stay as it is. One array, so that no pixel can be both. A MARK pixel outside the mask
+joins the mask (api.decompose): the mask missed that part of the mark (a click's selection
+that left a piece out). A NOT_MARK pixel outside the mask changes nothing: nothing outside
+the mask changes anyway.
 
 On disk (`layerlift decompose --hints HINTS.png`) hints are a colour image the photo's size:
 green pixels (G >= 128, R and B < 128) are MARK, red pixels (R >= 128, G and B < 128) are

@@ -186,8 +186,12 @@ def _work_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
         return crop, scale
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     step = int(1.0 / (scale * AREA_SAMPLES))
-    if step > 1:
-        crop = np.ascontiguousarray(crop[step // 2::step, step // 2::step])
+    # (each way at most as often as keeps one sample per working pixel: a window a few
+    # pixels thin keeps its rows)
+    sy = max(1, min(step, crop.shape[0] // size[1]))
+    sx = max(1, min(step, crop.shape[1] // size[0]))
+    if sy > 1 or sx > 1:
+        crop = np.ascontiguousarray(crop[sy // 2::sy, sx // 2::sx])
     return cv2.resize(crop, size, interpolation=cv2.INTER_AREA), scale
 
 

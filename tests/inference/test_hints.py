@@ -85,14 +85,26 @@ def test_a_not_mark_hint_forces_out_a_surface_part_the_engine_takes():
     assert_contract(img, mask, hinted)
 
 
-def test_hints_outside_the_mask_change_nothing():
+def test_not_mark_hints_outside_the_mask_change_nothing():
     img, _, mask, _, _ = scene()
     hints = np.zeros((H, W), np.uint8)
-    hints[:40, :] = MARK
     hints[170:, :] = NOT_MARK
     plain, hinted = run(img, mask), run(img, mask, hints)
     assert np.array_equal(plain.object, hinted.object)
     assert np.array_equal(plain.logo, hinted.logo)
+
+
+def test_a_mark_hint_outside_the_mask_adds_the_missed_part_to_it():
+    img, surface, mask, faint, _ = scene()
+    short = mask.copy()
+    short[:, 130:] = False                          # a selection that left the patch out
+    hints = np.zeros((H, W), np.uint8)
+    hints[82:118, 137:173] = MARK                   # painted over the patch, outside the mask
+    plain, hinted = run(img, short), run(img, short, hints)
+    assert np.array_equal(plain.object[faint], img[faint])      # without: it stays
+    assert (hinted.logo[..., 3][faint] > 0).all()
+    assert error(hinted.object, surface, faint) < 0.5 * error(img, surface, faint)
+    assert_contract(img, short | (hints == MARK), hinted)
 
 
 def test_no_hint_everywhere_is_the_same_as_no_hints():

@@ -218,3 +218,17 @@ def test_a_mark_larger_than_the_first_window_grows_the_window():
     mask = select_mark(photo, [(1500, 1200)])
     assert covered(mask, mark) > 0.95
     assert mask.sum() < 1.5 * mark.sum()
+
+
+@pytest.mark.parametrize("shape, point", [((4, 6000), (3000, 1)), ((6000, 4), (1, 3000))])
+def test_a_photo_a_few_pixels_thin_is_selected_without_error(shape, point):
+    # (a window sampled every few pixels kept no row of a photo this thin once it had grown
+    # to the photo's length: a mark running its whole length makes it grow)
+    img = np.full(shape + (3,), 200, np.uint8)
+    x, y = point
+    if shape[0] < shape[1]:
+        img[y:y + 2, 100:-100] = 30
+    else:
+        img[100:-100, x:x + 2] = 30
+    mask = select_mark(img, [point])
+    assert mask.shape == shape and mask[y, x]
