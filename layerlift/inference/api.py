@@ -22,6 +22,10 @@ def decompose(request: DecomposeRequest, on_progress: ProgressCallback | None = 
               cancel: CancelToken | None = None) -> Layers:
     """Split the photo into the clean object and the logo (RGBA, in place).
 
+    `request.hints` (optional, HxW uint8; inference/hints.py) are the user's corrections
+    inside the mask: 1 "this is mark" (forced into the found support, so it leaves the
+    object), 2 "this is not mark" (forced out: the object keeps the input there and the logo
+    is transparent), 0 the engine decides.
     Raises InputError on bad input, Cancelled when `cancel` is set during the run.
     """
     request.validate()

@@ -207,6 +207,10 @@ def build_parser(delegates: dict[str, tuple[Delegate, str]] | None = None) -> Pa
     d.add_argument("--tolerance", type=_fraction, default=None,
                    help="with --point: how far a colour may be from the clicked one "
                    "(0..1, default 0.5)")
+    d.add_argument("--hints", metavar="HINTS.png",
+                   help="your corrections, the photo's size: green = this is mark (it "
+                   "leaves the object), red = this is not mark (kept as it is), anything "
+                   "else = the engine decides; only inside the mask")
     d.add_argument("--out", metavar="DIR", help="output folder (default: IMAGE_STEM.layers "
                    "beside the image; an earlier output there is replaced)")
 
@@ -344,7 +348,7 @@ def _default_out(image: Path) -> Path:
 def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
                    mask_path: Path | None = None, box: tuple[int, int, int, int] | None = None,
                    points: list[tuple[float, float]] | None = None,
-                   tolerance: float | None = None,
+                   tolerance: float | None = None, hints_path: Path | None = None,
                    grabcut: bool = False, candidates: int = 1) -> dict[str, Any]:
     """Decompose one photo into `out` (replaced atomically) with a progress line; the report."""
     def writing() -> None:
@@ -355,8 +359,9 @@ def _decompose_one(image_path: Path, out: Path, settings: dict[str, Any], *,
     try:
         return decompose_file(image_path, out, settings, mask_path=mask_path,
                               boxes=[box] if box else [], points=points or (),
-                              tolerance=tolerance, grabcut=grabcut, candidates=candidates,
-                              on_progress=progress, on_writing=writing)
+                              tolerance=tolerance, hints_path=hints_path, grabcut=grabcut,
+                              candidates=candidates, on_progress=progress,
+                              on_writing=writing)
     finally:
         progress.done()
 
@@ -376,6 +381,7 @@ def cmd_decompose(args: argparse.Namespace) -> int:
     report = _decompose_one(image_path, out, settings,
                             mask_path=Path(args.mask) if args.mask else None, box=box,
                             points=points, tolerance=args.tolerance,
+                            hints_path=Path(args.hints) if args.hints else None,
                             grabcut=args.grabcut, candidates=args.candidates or 1)
     print(f"{out}  (engine {report['engine']}, {_quality_text(report)}, "
           f"{report['timings']['decompose_s']:.2f} s)")

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from layerlift.inference.errors import Cancelled, InputError
+from layerlift.inference.hints import validate_hints
 
 # on_progress(step, total, preview) is called from the worker's thread.
 ProgressCallback = Callable[[int, int, "np.ndarray | None"], None]
@@ -52,10 +53,15 @@ class DecomposeRequest:
     # Trust the mask as it is: every masked pixel is mark and is filled (the classical engine
     # otherwise keeps the untouched surface inside a loose mask).
     exact_mask: bool = False
+    # The user's hints (inference/hints.py): HxW uint8, 0 no hint, 1 mark (forced into the
+    # found support), 2 not mark (forced out: kept as the input). Only inside the mask.
+    hints: np.ndarray | None = None
 
     def validate(self) -> None:
         validate_image(self.image, "image")
         validate_mask(self.mask, self.image.shape[:2])
+        if self.hints is not None:
+            validate_hints(self.hints, self.image.shape[:2])
         validate_common(self.steps, self.size, self.candidates)
 
 

@@ -76,10 +76,21 @@ def check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
     check_output_dir(out, replaceable())
 
 
+def hints_report(path: Path | None, hints: Any, mask: Any) -> dict[str, Any] | None:
+    """The hints file and how many of its pixels counted (inside the mask), for report.json."""
+    if path is None:
+        return None
+    from layerlift.inference.hints import MARK, NOT_MARK
+
+    inside = hints[mask]
+    return {"file": str(path.resolve()), "mark_pixels": int((inside == MARK).sum()),
+            "not_mark_pixels": int((inside == NOT_MARK).sum())}
+
+
 def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
                    mask_path: Path | None = None, boxes: Sequence[Box] = (),
                    points: Sequence[Point] = (), tolerance: float | None = None,
-                   grabcut: bool = False, candidates: int = 1,
+                   hints_path: Path | None = None, grabcut: bool = False, candidates: int = 1,
                    on_progress: ProgressCallback | None = None,
                    on_writing: Callable[[], None] | None = None,
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,7 +98,8 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
 
     The mask is the file `mask_path`, or the union of `boxes` (each refined by GrabCut when
     `grabcut`), or the mark selected under the clicks `points` (select.select_mark, with
-    `tolerance`; default 0.5). `settings` are DecomposeRequest keyword arguments (engine,
+    `tolerance`; default 0.5). `hints_path`: the user's hints image (inference/hints.py:
+    green mark, red not mark). `settings` are DecomposeRequest keyword arguments (engine,
     seed, ...).
     `extra` is added to report.json as it is (batch puts its resume key there).
     Returns the report. Raises InputError on bad input, nothing written.
@@ -101,7 +113,7 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
 
     if sum((mask_path is not None, bool(boxes), bool(points))) != 1:
         raise InputError("give one of a mask file, a box or points")
-    inputs = [image_path] + ([mask_path] if mask_path else [])
+    inputs = [image_path] + [p for p in (mask_path, hints_path) if p is not None]
     check_out_dir(out, inputs)
 
     t0 = time.perf_counter()
@@ -116,7 +128,13 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
         mask = np.zeros(image.shape[:2], bool)
         for box in boxes:
             mask |= imageio.box_to_mask(box, image.shape, image, refine=grabcut)
-    request = DecomposeRequest(image=image, mask=mask, candidates=candidates, **settings)
+    hints = None
+    if hints_path is not None:
+        from layerlift.inference.hints import load_hints
+
+        hints = load_hints(hints_path, image.shape)
+    request = DecomposeRequest(image=image, mask=mask, candidates=candidates, hints=hints,
+                               **settings)
     request.validate()
     t_load = time.perf_counter() - t0
 
@@ -131,7 +149,7 @@ def decompose_file(image_path: Path, out: Path, settings: dict[str, Any], *,
                   "mask": str(mask_path.resolve()) if mask_path else None,
                   "box": list(boxes[0]) if len(boxes) == 1 else None, "grabcut": bool(grabcut),
                   "points": [list(p) for p in points] or None,
-                  "mask_pixels": int(mask.sum())},
+                  "mask_pixels": int(mask.sum()), "hints": hints_report(hints_path, hints, mask)},
         "settings": reported_settings(settings, candidates),
         "cycle_error": meta.pop("cycle_error", None),
         "cycle_psnr": meta.pop("cycle_psnr", None),  # null when the cycle is exact

@@ -35,6 +35,9 @@ Point = tuple[float, float]
 Box = tuple[int, int, int, int]
 
 WORK_SIDE = 320
+# A large window is sampled down to this many source pixels per working pixel (each way)
+# before it is area-averaged to the working size.
+AREA_SAMPLES = 2
 # The first window's side: this share of the photo's shorter side, at least MIN_WINDOW px.
 FIRST_WINDOW = 0.5
 MIN_WINDOW = 768
@@ -152,27 +155,42 @@ def _select_in_window(image: np.ndarray, points: Sequence[Point], window: Box,
     """The mark's box in photo pixels (x0, y0, x1, y1) and whether it fits in the window
     (it does not reach one of the window's open sides)."""
     x0, y0, x1, y1 = window
-    crop = image[y0:y1, x0:x1]
-    scale = min(1.0, WORK_SIDE / max(crop.shape[:2]))
-    if scale < 1.0:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    crop, scale = _work_crop(image[y0:y1, x0:x1])
     lab = cv2.cvtColor(cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float32) / 255.0,
                        cv2.COLOR_RGB2Lab)
     hh, ww = lab.shape[:2]
     seeds = [(min(ww - 1, int((x - x0) * scale)), min(hh - 1, int((y - y0) * scale)))
              for x, y in points]
-    near_click, clicked = _clicked_part(lab, seeds, tolerance, 1.0 if boxed else FLOOD_SHARE,
-                                        sides)
+    near_click, clicked, cut = _clicked_part(lab, seeds, tolerance,
+                                             1.0 if boxed else FLOOD_SHARE, sides)
     group, blocked = _grow_group(lab, near_click, clicked, sides)
     gx0, gy0, gx1, gy1 = _bbox(group)
-    fits = not blocked and not _touches_edge(group, sides)
+    fits = not cut and not blocked and not _touches_edge(group, sides)
     return ((x0 + gx0 / scale, y0 + gy0 / scale, x0 + gx1 / scale, y0 + gy1 / scale), fits)
 
 
+def _work_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """The window's pixels shrunk to at most WORK_SIDE px, and the scale used.
+
+    A large window is first sampled every few pixels, keeping AREA_SAMPLES source pixels
+    per working pixel each way, then area-averaged: the cost follows the working size, not
+    the window's (a whole 24 MP photo took 300 ms to area-average, its sample takes 5 ms).
+    """
+    scale = min(1.0, WORK_SIDE / max(crop.shape[:2]))
+    if scale == 1.0:
+        return crop, scale
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    step = int(1.0 / (scale * AREA_SAMPLES))
+    if step > 1:
+        crop = np.ascontiguousarray(crop[step // 2::step, step // 2::step])
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA), scale
+
+
 def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: float,
-                  flood_share: float, sides: Sides) -> tuple[np.ndarray, np.ndarray]:
-    """(pixels near a clicked colour, the connected part of them under the clicks)."""
+                  flood_share: float, sides: Sides) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(pixels near a clicked colour, the connected part of them under the clicks, whether
+    a wider reach was refused only for reaching the window's open side: the clicked part may
+    be larger than the window, as a large mark on a large photo is)."""
     reach = CLICK_REACH[0] + tolerance * (CLICK_REACH[1] - CLICK_REACH[0])
     colours = [np.median(lab[max(0, y - 1):y + 2, max(0, x - 1):x + 2].reshape(-1, 3), axis=0)
                for x, y in seeds]
@@ -182,20 +200,22 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
     parts = [_parts_under(dist <= reach * n, seeds) for n in NARROWING]
     areas = [int(part.sum()) for part in parts]
     fallback = None
+    cut = False
     for i, part in enumerate(parts):
         if not part.any() or _floods(part, flood_share, sides):
+            cut |= _touches_edge(part, sides)
             continue
         if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
-            return dist <= reach * NARROWING[i], part
+            return dist <= reach * NARROWING[i], part, cut
         fallback = fallback if fallback is not None else i
     if fallback is not None:
-        return dist <= reach * NARROWING[fallback], parts[fallback]
+        return dist <= reach * NARROWING[fallback], parts[fallback], cut
     # The clicked colour is everywhere: a disc round each click stands for the part.
     part = np.zeros(lab.shape[:2], bool)
     radius = max(2, int(0.02 * max(lab.shape[:2])))
     for x, y in seeds:
         cv2.circle(part.view(np.uint8), (x, y), radius, 1, -1)
-    return dist <= reach * NARROWING[-1], part
+    return dist <= reach * NARROWING[-1], part, cut
 
 
 def _parts_under(near: np.ndarray, seeds: list[tuple[int, int]]) -> np.ndarray:
@@ -330,8 +350,14 @@ def _far_from(colours: np.ndarray, clusters: Clusters | None) -> np.ndarray:
     far = np.ones(len(colours), bool)
     if clusters is None:
         return far
+    # One colour channel at a time, squared distances against squared limits: a whole
+    # window's norms per cluster cost 30 ms a round, this a few.
+    channels = [np.ascontiguousarray(colours[:, i], np.float32) for i in range(3)]
     for centre, spread in zip(clusters[0], clusters[1], strict=True):
-        far &= np.linalg.norm(colours - centre, axis=1) > spread + FOREIGN_MARGIN
+        d2 = np.square(channels[0] - np.float32(centre[0]))
+        d2 += np.square(channels[1] - np.float32(centre[1]))
+        d2 += np.square(channels[2] - np.float32(centre[2]))
+        far &= d2 > np.float32((spread + FOREIGN_MARGIN) ** 2)
     return far
 
 

@@ -205,3 +205,16 @@ def test_a_mark_cut_by_the_photos_edge_is_selected_to_that_edge(box):
     mask = select_mark(photo, [(1000, 330)], box=box)
     assert covered(mask, mark) > 0.95
     assert mask.sum() < 3 * mark.sum()
+
+
+def test_a_mark_larger_than_the_first_window_grows_the_window():
+    # On a large photo the first window is half the shorter side; a mark wider than that is
+    # cut by the window's sides at every colour reach. That is a window too small, not a
+    # flood: the window grows until the mark fits (it used to fall back to a small disc).
+    photo = surface(2, 2400, 3000)
+    mark = np.zeros(photo.shape[:2], bool)
+    mark[900:1500, 700:2300] = True
+    photo[mark] = INK
+    mask = select_mark(photo, [(1500, 1200)])
+    assert covered(mask, mark) > 0.95
+    assert mask.sum() < 1.5 * mark.sum()

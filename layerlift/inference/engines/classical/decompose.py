@@ -33,6 +33,7 @@ from layerlift.inference.contract import (
 from layerlift.inference.crop import CropBox, extract, write_window
 from layerlift.inference.engines.classical.exemplar import exemplar_fill
 from layerlift.inference.engines.classical.fill import fill
+from layerlift.inference.engines.classical.hinted import honour_hints
 from layerlift.inference.engines.classical.matting import Matte, dilate, estimate_matte
 from layerlift.inference.engines.classical.probe import (
     ProbeResult,
@@ -200,6 +201,7 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         stages.lap("crop_s")
         matte = exact_matte(img, crop_mask) if request.exact_mask else \
             matte_at_working_size(img, crop_mask)
+        matte = honour_hints(matte, request.hints, box, crop_mask)
         stages.lap("matte_s")
         surface, filled, probe, method = recover_surface(img, matte, crop_mask, request.seed)
         alpha = matte.alpha

@@ -6,6 +6,10 @@ Without one (zero-shot), decompose inpaints the object on the working crop with 
 and compose refines a plain composite with a low-strength Fill pass inside the logo's support.
 Either way the logo layer is solved at photo resolution so alpha-over(logo, object) rebuilds
 the input inside the mask, and outside the mask nothing changes.
+The user's hints (inference/hints.py): "not mark" pixels leave the region the model fills
+and stay the input, as outside the mask; "mark" pixels join the zero-shot fill's support (the
+classical matte's) and, in both modes, the logo layer's alpha. With a LoRA the model itself
+decides what the object shows under a "mark" pixel.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from layerlift.inference.crop import CropBox, extract, paste_back, to_photo_scal
 from layerlift.inference.engines.flux import embeddings, loading, lora, memory, packages
 from layerlift.inference.engines.flux.quiet import quiet_libraries
 from layerlift.inference.errors import Cancelled, EngineUnavailable
+from layerlift.inference.hints import NOT_MARK, force_alpha
 from layerlift.inference.layers import solve_logo
 from layerlift.inference.triptych import (
     COMPOSE_PROMPT,
@@ -259,10 +264,16 @@ class FluxEngine:
         if lora_info is None:
             # Zero-shot fills only under the mark the classical matte finds inside the loose
             # mask (untouched surface stays the input), and unblends with its alpha.
-            matte_prior, support = classical_matte(request.image, request.mask, box)
+            matte_prior, support = classical_matte(request.image, request.mask, box,
+                                                   request.hints)
             if support.any():
-                mark_s = extract(support, box, s)
+                # (the matte is the window's own, not the photo's: resize, do not cut again)
+                mark_s = extract(support, CropBox(0, 0, box.side), s)
                 region = dilate(mark_s, FILL_DILATION) & dilate(mask_s, 1)
+        # "Not mark" hints leave the region the model fills and stay the input.
+        kept = None if request.hints is None else request.hints == NOT_MARK
+        if kept is not None:
+            region &= ~extract(kept, box, s)
         state = RunState(on_progress, cancel, runs=request.candidates)
         candidates = []
         best = None
@@ -286,9 +297,11 @@ class FluxEngine:
                 best = (score, seed, obj, logo_panel)
         timings["model_s"] = time.perf_counter() - start
         score, seed, obj, logo_panel = best
-        prior = matte_prior if logo_panel is None else \
-            to_photo_scale(panel_alpha(comp, obj, logo_panel), box)
-        obj_full, logo_full = layers_at_photo_scale(request.image, request.mask, box, obj, prior)
+        prior = matte_prior if logo_panel is None else hinted_alpha(
+            to_photo_scale(panel_alpha(comp, obj, logo_panel), box), request.hints,
+            request.mask, box)
+        paste = request.mask if kept is None else request.mask & ~kept
+        obj_full, logo_full = layers_at_photo_scale(request.image, paste, box, obj, prior)
         timings["solve_s"] = time.perf_counter() - start - timings["model_s"]
         meta = {
             "mode": "lora" if lora_info else "zero-shot",
@@ -408,15 +421,25 @@ def panel_alpha(comp: np.ndarray, obj: np.ndarray, logo_panel: np.ndarray) -> np
     return np.clip(a, 0.0, 1.0)
 
 
-def classical_matte(image: np.ndarray, mask: np.ndarray, box: CropBox
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The classical engine's matte on the window at photo scale: (alpha, support)."""
+def classical_matte(image: np.ndarray, mask: np.ndarray, box: CropBox,
+                    hints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The classical engine's matte on the window at photo scale, with the user's hints
+    forced in: (alpha, support)."""
     from layerlift.inference.engines.classical.matting import estimate_matte
 
     crop = extract(image, box).astype(np.float32) / 255.0
     matte = estimate_matte(crop, extract(mask, box))
-    alpha = np.clip(matte.alpha, 0.0, 1.0).astype(np.float32)
+    alpha = hinted_alpha(np.clip(matte.alpha, 0.0, 1.0).astype(np.float32), hints, mask, box)
     return alpha, alpha > 0
+
+
+def hinted_alpha(alpha: np.ndarray, hints: np.ndarray | None, mask: np.ndarray,
+                 box: CropBox) -> np.ndarray:
+    """A window's alpha (photo scale) with the photo-sized hints forced in (inference/hints.py);
+    unchanged without hints."""
+    if hints is None:
+        return alpha
+    return force_alpha(alpha, extract(hints, box), extract(mask, box))
 
 
 def layers_at_photo_scale(image: np.ndarray, mask: np.ndarray, box: CropBox, obj_s: np.ndarray,
