@@ -91,6 +91,8 @@ ACTIONS: list[Spec] = [
     _tool(tools.BRUSH, "&Brush", "B", "Brush: paint the logo's mask"),
     _tool(tools.ERASER, "&Eraser", "E", "Eraser: remove from the mask", "Eraser"),
     _tool(tools.BOX, "Bo&x", "M", "Box: add a rectangle to the mask"),
+    _tool(tools.SELECT, "&Select", "W", "Select: click the logo (Shift adds, Alt subtracts)",
+          "Select: click the logo to mask it (Shift+click adds, Alt+click subtracts)"),
     Spec("smaller", "Smaller Brush", ("[",), "brush_bar.resize_brush", (0.8,),
          help="Brush smaller"),
     Spec("bigger", "Bigger Brush", ("]",), "brush_bar.resize_brush", (1.25,),
@@ -168,14 +170,14 @@ MENUS: dict[str, list[str]] = {
               "export_psd", "export_ora", "export_png", "export_flat", "-", "quit"],
     "&Edit": ["undo", "redo", "-", "clear_mask", "overlay_colour"],
     "&View": ["zoom_in", "zoom_out", "fit", "actual", "-", "show_mask"],
-    "&Tools": [tools.BRUSH, tools.ERASER, tools.BOX, tools.MOVE, tools.TRANSFORM,
+    "&Tools": [tools.BRUSH, tools.ERASER, tools.BOX, tools.SELECT, tools.MOVE, tools.TRANSFORM,
                tools.PERSPECTIVE, tools.HAND, "-", "bigger", "smaller", "harder", "softer"],
     "&Layers": ["decompose", "cancel", "recompose", "-", "replace_logo", "tint", "untint",
                 "solo", "-", "raise", "lower"],
     "&Help": ["shortcuts", "about"],
 }
 TOOLBARS: dict[str, list[str]] = {
-    "tools": MENUS["&Tools"][:7],
+    "tools": MENUS["&Tools"][:MENUS["&Tools"].index("-")],
     "run": ["decompose", "recompose", "replace_logo"],
 }
 

@@ -53,9 +53,9 @@ from layerlift.desktop.document import (
 from layerlift.desktop.editor import Editor
 from layerlift.desktop.qimage import rgba_to_pixmap
 
-BRUSH, ERASER, BOX, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
-    "brush", "eraser", "box", "move", "transform", "perspective", "hand")
-MASK_TOOLS = (BRUSH, ERASER, BOX)
+BRUSH, ERASER, BOX, SELECT, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
+    "brush", "eraser", "box", "select", "move", "transform", "perspective", "hand")
+MASK_TOOLS = (BRUSH, ERASER, BOX, SELECT)
 LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
 HANDLE_PX = 9          # corner handle size on screen
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
@@ -535,7 +535,7 @@ class Canvas(QGraphicsView):
                 else Qt.CursorShape.OpenHandCursor
         elif self.tool in (BRUSH, ERASER):
             shape = Qt.CursorShape.CrossCursor
-        elif self.tool == BOX:
+        elif self.tool in (BOX, SELECT):
             shape = Qt.CursorShape.CrossCursor
         else:
             shape = Qt.CursorShape.SizeAllCursor
@@ -593,6 +593,8 @@ class Canvas(QGraphicsView):
         p = self.scene_pos(event)
         if self.tool in (BRUSH, ERASER):
             self._start_stroke(p)
+        elif self.tool == SELECT:
+            self.select_click(p, event.modifiers())
         elif self.tool == BOX:
             self._drag = {"kind": "box", "start": p}
             self._box_item.setRect(QRectF(p, p))
@@ -672,6 +674,12 @@ class Canvas(QGraphicsView):
         """Add the rectangle between two scene points to the mask (one undo step)."""
         return self.editor.add_box((round(a.x()), round(a.y()), round(b.x()),
                                     round(b.y()))) is not None
+
+    def select_click(self, p: QPointF, modifiers: Qt.KeyboardModifier) -> bool:
+        """Select the mark under a click; Shift adds to the mask, Alt takes from it."""
+        mode = "add" if modifiers & Qt.KeyboardModifier.ShiftModifier else \
+            "subtract" if modifiers & Qt.KeyboardModifier.AltModifier else "replace"
+        return self.editor.select(math.floor(p.x()), math.floor(p.y()), mode)
 
     # ---- logo gestures ----
     def _logo_index(self) -> int | None:

@@ -53,6 +53,8 @@ from layerlift.inference.errors import LayerliftError
 
 DECOMPOSE = "Decompose"
 UNDO_LIMIT = 500
+SELECT_TEXTS = {"replace": "Select", "add": "Add to selection",
+                "subtract": "Subtract from selection"}
 LAYER_EDIT_NAMES = {"visible": "Visibility", "name": "Rename layer", "opacity": "Layer opacity"}
 
 
@@ -113,7 +115,8 @@ class Editor(QObject):
         self._job_started = 0.0
         self._solo_saved: list[bool] | None = None
         self._apply: dict[str, Callable[[Any], None]] = {
-            "decompose": self.apply_decomposition, "compose": self.apply_recomposition}
+            "decompose": self.apply_decomposition, "compose": self.apply_recomposition,
+            "select": self.apply_selection}
         doc.listeners.append(self._on_doc)
 
     @property
@@ -241,6 +244,29 @@ class Editor(QObject):
         rect = union(old, self.doc.mask_extent) or (0, 0, 1, 1)
         x0, y0, x1, y1 = rect
         self.undo.push(MaskEdit(self.doc, text, rect, before[y0:y1, x0:x1].copy()))
+
+    def select(self, x: float, y: float, mode: str = "replace") -> bool:
+        """Select the mark round the click at photo pixel (x, y) (inference/select.py, at
+        `settings.select_tolerance`), on the worker: a click can take longer than a frame on
+        a big photo. Its mask replaces the mask, or is added to it / taken from it (mode
+        "add" / "subtract"), when it comes back: one undo step. False if it cannot start."""
+        doc = self.document
+        if doc is None or self.busy() or mode not in SELECT_TEXTS:
+            return False
+        h, w = doc.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return False
+        from layerlift.desktop.jobs import select_job
+        request, finish = select_job(doc.image, (float(x), float(y)),
+                                     self.settings.select_tolerance, mode)
+        self._start_job("select", request, finish, "Selecting")
+        return True
+
+    def apply_selection(self, selection: Any) -> None:
+        """A Select click's result (desktop.jobs.Selection) combined with the mask as it is
+        now (the user may have brushed while it ran)."""
+        from layerlift.desktop.jobs import combined_mask
+        self.replace_mask(combined_mask(self.doc.mask, selection), SELECT_TEXTS[selection.mode])
 
     def load_mask_file(self, path: str) -> bool:
         if self.document is None:
@@ -420,7 +446,8 @@ class Editor(QObject):
         self._apply[kind](result)
         from layerlift.desktop.jobs import job_notes
         notes = job_notes(result, warnings)
-        self.job_notes.emit(notes)
+        if kind != "select":           # (a click keeps the last run's notes in the panel)
+            self.job_notes.emit(notes)
         text = f"{kind.capitalize()} done in {seconds:.1f} s"
         if notes:
             more = f" (+{len(notes) - 1} more in the Layers panel)" if len(notes) > 1 else ""

@@ -151,6 +151,45 @@ def compose_job(object_layer: Layer, asset: np.ndarray, quad: np.ndarray,
     return request, finish
 
 
+@dataclass
+class SelectRequest:
+    """One Select click for the worker (inference/select.py)."""
+    image: np.ndarray                     # the whole photo (select_mark picks its window)
+    points: list[tuple[float, float]]     # photo pixels
+    tolerance: float
+
+
+@dataclass
+class Selection:
+    mask: np.ndarray                      # HxW bool: the mark round the click
+    mode: str                             # "replace", "add" or "subtract"
+
+
+def select_job(image: np.ndarray, point: tuple[float, float], tolerance: float, mode: str
+               ) -> tuple[SelectRequest, Callable[[np.ndarray], Selection]]:
+    """The request for one click and the function that tags its mask with the click's mode.
+    The mask is combined with the document's mask when it comes back, not here: the user
+    may have brushed meanwhile."""
+    request = SelectRequest(image, [point], tolerance)
+    return request, lambda mask: Selection(mask, mode)
+
+
+def run_select(request: SelectRequest) -> np.ndarray:
+    """What the worker runs for a Select click."""
+    from layerlift.inference.select import select_mark
+    return select_mark(request.image, request.points, tolerance=request.tolerance)
+
+
+def combined_mask(current: np.ndarray, selection: Selection) -> np.ndarray:
+    """The mask (uint8 coverage) after a Select click: the selection alone, or added to /
+    taken from the current mask (Shift / Alt)."""
+    if selection.mode == "add":
+        return np.where(selection.mask, np.uint8(255), current)
+    if selection.mode == "subtract":
+        return np.where(selection.mask, np.uint8(0), current)
+    return selection.mask.astype(np.uint8) * np.uint8(255)
+
+
 def job_notes(result: Any, warnings: list[str]) -> list[str]:
     """What the user should hear about a finished run besides the result: the warnings the
     engine raised, and a flux out-of-memory fallback (meta "memory_tiers_tried")."""
