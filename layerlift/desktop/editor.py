@@ -45,7 +45,7 @@ from layerlift.desktop.document import (
     union,
 )
 from layerlift.desktop.file_writes import FileWrite, FileWrites
-from layerlift.desktop.history import LayerChange, MaskEdit, StackChange
+from layerlift.desktop.history import HintEdit, LayerChange, MaskEdit, StackChange
 from layerlift.desktop.settings import Settings
 from layerlift.desktop.worker import Worker
 from layerlift.inference.confidence import CLEAN, confidence_words
@@ -245,6 +245,24 @@ class Editor(QObject):
         x0, y0, x1, y1 = rect
         self.undo.push(MaskEdit(self.doc, text, rect, before[y0:y1, x0:x1].copy()))
 
+    def hints_edited(self, text: str, rect: Rect, before: np.ndarray) -> bool:
+        """A hint stroke already painted into `rect` (before: its pixels before); one undo
+        step, none when it changed nothing."""
+        x0, y0, x1, y1 = rect
+        if np.array_equal(before, self.doc.hints[y0:y1, x0:x1]):
+            return False
+        self.undo.push(HintEdit(self.doc, text, rect, before))
+        return True
+
+    def clear_hints(self) -> bool:
+        rect = self.doc.hints_extent
+        if self.document is None or rect is None:
+            return False
+        x0, y0, x1, y1 = rect
+        before = self.doc.hints[y0:y1, x0:x1].copy()
+        self.doc.put_hints(rect, np.zeros_like(before))
+        return self.hints_edited("Clear hints", rect, before)
+
     def select(self, x: float, y: float, mode: str = "replace") -> bool:
         """Select the mark round the click at photo pixel (x, y) (inference/select.py, at
         `settings.select_tolerance`), on the worker: a click can take longer than a frame on
@@ -394,7 +412,8 @@ class Editor(QObject):
         options = engine_options(self.settings) | {"exact_mask": self.settings.exact_mask}
         if options["engine"] != "classical":
             options["candidates"] = self.settings.candidates
-        request, finish = decompose_job(doc.image, doc.mask, box, **options)
+        request, finish = decompose_job(doc.image, doc.mask, box, hints=doc.hints_in,
+                                        **options)
         self._start_job("decompose", request, finish, "Decomposing")
         return True
 

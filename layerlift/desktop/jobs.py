@@ -54,11 +54,13 @@ class Decomposition:
 
 
 def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
+                  hints: Callable[[Rect], np.ndarray | None] | None = None,
                   **options: Any) -> tuple[Any, Callable[[Any], Decomposition]]:
     """The request for the window around the mask, and the function that pastes its result.
 
     `mask` is HxW bool, or uint8 coverage (>= 128 is logo); `box`, the mask's box when the
-    caller knows it, saves a scan of the whole mask.
+    caller knows it, saves a scan of the whole mask. `hints` gives the user's hints inside
+    a window (a copy, or None without any: Document.hints_in), sent as the request's hints.
     """
     from layerlift.inference.contract import DecomposeRequest, validate_mask
     from layerlift.inference.engines.classical.compose import deshade_logo
@@ -76,7 +78,7 @@ def decompose_job(image: np.ndarray, mask: np.ndarray, box: Rect | None = None,
     # written in place (`finish` reads it on the worker too); the mask is, by the brush,
     # so its window is copied here.
     request = DecomposeRequest(image=image[y0:y1, x0:x1], mask=np.ascontiguousarray(sub),
-                               **options)
+                               hints=hints(window) if hints is not None else None, **options)
 
     def finish(layers: Any) -> Decomposition:
         patch, offset = window_over(image, layers.object, (x0, y0))
