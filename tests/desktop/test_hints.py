@@ -90,3 +90,39 @@ def test_clear_hints_is_one_undo_step(window, qtbot):
     assert not window.doc.hints.any() and window.undo.undoText() == "Clear hints"
     window.undo.undo()
     assert window.doc.hints[40, 50] == 1
+
+
+def test_hints_are_saved_in_the_project(window, qtbot, tmp_path):
+    import json
+    import zipfile
+
+    from layerlift.desktop.project import open_project, save_project
+    from layerlift.inference.errors import InputError
+
+    window.set_tool(tools.HINT_MARK)
+    stroke(window, [(40, 40), (60, 40)])
+    window.set_tool(tools.HINT_NOT_MARK)
+    stroke(window, [(100, 120), (100, 140)])
+    path = tmp_path / "hinted.ora"
+    assert window.save_project(str(path)) and window.finish_file_writes()   # (a snapshot)
+    doc, _settings = open_project(path)
+    assert np.array_equal(doc.hints, window.doc.hints) and (doc.hints == 2).any()
+    # A project without hints opens with none; damaged hint data is a one-line refusal.
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    project = json.loads(files["layerlift/project.json"])
+    project["hints"]["offset"] = [-1, 0]
+    files["layerlift/project.json"] = json.dumps(project).encode()
+    damaged = tmp_path / "damaged.ora"
+    with zipfile.ZipFile(damaged, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data, zipfile.ZIP_STORED if name == "mimetype" else 8)
+    try:
+        open_project(damaged)
+    except InputError as exc:
+        assert "hints" in str(exc) and "\n" not in str(exc)
+    else:
+        raise AssertionError("damaged hints were accepted")
+    window.editor.clear_hints()
+    save_project(window.doc, tmp_path / "plain.ora")
+    assert not open_project(tmp_path / "plain.ora")[0].hints.any()
