@@ -282,9 +282,17 @@ class Editor(QObject):
 
     def apply_selection(self, selection: Any) -> None:
         """A Select click's result (desktop.jobs.Selection) combined with the mask as it is
-        now (the user may have brushed while it ran)."""
+        now (the user may have brushed while it ran), inside the selection's box (and, for a
+        plain click, the old mask's), never over the whole photo; one undo step."""
         from layerlift.desktop.jobs import combined_mask
-        self.replace_mask(combined_mask(self.doc.mask, selection), SELECT_TEXTS[selection.mode])
+        replaces = selection.mode == "replace"
+        rect = union(self.doc.mask_extent, selection.box) if replaces else selection.box
+        if rect is None:
+            return
+        x0, y0, x1, y1 = rect
+        before = self.doc.mask[y0:y1, x0:x1].copy()
+        self.doc.put_mask(rect, combined_mask(before, rect, selection))
+        self.mask_edited(SELECT_TEXTS[selection.mode], rect, before)
 
     def load_mask_file(self, path: str) -> bool:
         if self.document is None:

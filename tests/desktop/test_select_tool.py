@@ -71,8 +71,17 @@ def test_a_click_masks_the_patch_and_little_else(sample, qtbot):
     assert mask[patch_disc(mask.shape, make_sample.PATCH_RADIUS)].mean() > 0.9
     assert mask[~patch_disc(mask.shape, make_sample.PATCH_RADIUS + 12)].sum() < 500
     assert sample.undo.count() == 1 and sample.undo.undoText() == "Select"
+    # Only the selection's box is touched (and kept for undo), never the whole photo.
+    x0, y0, x1, y1 = sample.undo.command(0).rect
+    ys, xs = np.nonzero(mask)
+    assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     sample.undo.undo()
     assert not sample.doc.mask.any()
+    sample.editor.add_box((10, 10, 40, 40))     # a plain click replaces a mask far away too
+    click(sample, qtbot, CX, CY)
+    assert np.array_equal(sample.doc.mask_bool(), mask)
+    sample.undo.undo()
+    assert sample.doc.mask_bool()[10:40, 10:40].all() and sample.doc.mask_bool().sum() == 900
 
 
 def test_shift_adds_alt_subtracts_one_undo_step_each(sample, qtbot):
