@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
 )
 
 from layerlift.desktop.document import LOGO, OBJECT, Document, Rect, placed_asset
@@ -32,7 +34,7 @@ MARK_RGB = (255, 0, 170)
 FILL_RGB = (0, 200, 255)
 DOUBT_COLOUR = QColor(255, 176, 0)       # as the canvas's dashed fill-check box
 MARK_ALPHA = 0.65                        # the mark's tint at full logo alpha
-FILL_ALPHA = (40, 120)                   # the fill's tint between and on its stripes
+FILL_ALPHA = (25, 150)                   # the fill's tint between and on its stripes
 STRIPE = 6                               # stripe period, photo pixels
 Z_FOUND = 999                            # under the mask overlay, over the layers
 
@@ -95,6 +97,18 @@ def _outline(filled: np.ndarray, x0: int, y0: int) -> QPainterPath:
     return path
 
 
+class Label(QGraphicsSimpleTextItem):
+    """White words on a dark box, readable on any photo."""
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-4, -2, 4, 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.fillRect(self.boundingRect(), QColor(0, 0, 0, 190))
+        super().paint(painter, option, widget)
+
+
 class FoundOverlay:
     """The overlay's scene items: the mark, the fill, the doubtful outline and the words."""
 
@@ -105,11 +119,11 @@ class FoundOverlay:
         pen = QPen(DOUBT_COLOUR, 2)
         pen.setCosmetic(True)
         self.outline.setPen(pen)
-        self.words = QGraphicsSimpleTextItem()
+        self.words = Label()
         self.words.setBrush(QBrush(QColor(255, 255, 255)))
-        self.words.setPen(QPen(QColor(0, 0, 0), 0.6))
         self.words.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        for z, item in enumerate((self.fill, self.mark, self.outline, self.words)):
+        # The fill's stripes over the mark: both show where they overlap.
+        for z, item in enumerate((self.mark, self.fill, self.outline, self.words)):
             item.setZValue(Z_FOUND + z / 10)
             item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             scene.addItem(item)
@@ -160,5 +174,5 @@ class FoundOverlay:
         if self.shown_words is not None:
             self.words.setText(self.shown_words)
             ys, xs = np.nonzero(region)
-            self.words.setPos(x0 + int(xs.min()), y0 + int(ys.max()) + 2)
+            self.words.setPos(x0 + int(xs.min()), y0 + int(ys.max()) + 4)
             self.words.setVisible(True)

@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 
 from layerlift.desktop import canvas as tools
 from layerlift.desktop.document import LOGO
-from layerlift.desktop.found_overlay import MARK_ALPHA, filled_region, found_mark
+from layerlift.desktop.found_overlay import FILL_ALPHA, MARK_ALPHA, filled_region, found_mark
 from layerlift.desktop.qimage import qimage_to_rgba
 from layerlift.inference.confidence import CHECK, CLEAN
 
@@ -52,9 +52,16 @@ def test_after_decomposing_the_overlay_shows_the_mark_and_the_fill(decomposed, q
     assert not window.act["show_found"].isChecked()
     assert not any(item.isVisible() for item in found._items())
     off = scene_pixels(window)
-    ys, xs = np.nonzero(logo_alpha > 200)
-    red_minus_green = lambda px: px[ys, xs, 0].astype(int) - px[ys, xs, 1]  # noqa: E731
-    assert np.median(red_minus_green(on)) > np.median(red_minus_green(off)) + 60
+    # Between the fill's stripes the mark shows magenta (red over green), on them cyan.
+    stripes = np.zeros(window.doc.shape, bool)
+    stripes[fy0:fy1, fx0:fx1] = fill == FILL_ALPHA[1]
+    mark = logo_alpha > 200
+
+    def red_minus_green(px, where):
+        return np.median(px[where][:, 0].astype(int) - px[where][:, 1])
+
+    assert red_minus_green(on, mark & ~stripes) > red_minus_green(off, mark & ~stripes) + 60
+    assert red_minus_green(on, mark & stripes) < red_minus_green(on, mark & ~stripes) - 60
 
 
 def test_the_confidence_in_words_and_the_doubtful_fill_outlined(decomposed, qtbot):
