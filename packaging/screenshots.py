@@ -1,9 +1,11 @@
 """Screenshots of the real window for the README (make screenshots).
 
-Drives the app the way a user would: brushes over the logo of the bundled sample photo
-through real mouse events, decomposes, swaps the logo for an SVG, nudges its perspective,
-bends it a little (the Bend slider shows with the perspective tool) and recomposes. Writes
-docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png.
+Drives the app the way a user would: clicks the logo of the bundled sample photo with the
+Select tool, then brushes over it through real mouse events, decomposes (the found-mark
+overlay shows what was found), swaps the logo for an SVG, nudges its perspective, bends it a
+little (the Bend slider shows with the perspective tool) and recomposes. Writes
+docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png, 04-select-click.png,
+05-found-mark.png.
 
 Needs a display; without one it restarts itself under Xvfb (xvfb-run, or Xvfb directly).
 """
@@ -108,13 +110,34 @@ def brush_over(window, mask, app) -> None:
 
 def wait_job(window, app, timeout: float = 300) -> str:
     result = {}
-    window.job_done.connect(lambda kind, outcome: result.setdefault("outcome", outcome))
+
+    def done(_kind: str, outcome: str) -> None:
+        result.setdefault("outcome", outcome)
+
+    window.job_done.connect(done)
     end = time.time() + timeout
     while "outcome" not in result and time.time() < end:
         app.processEvents()
         time.sleep(0.01)
-    window.job_done.disconnect()
+    window.job_done.disconnect(done)        # (only ours: the window's own slots stay)
     return result.get("outcome", "timeout")
+
+
+def select_click(window, app, x: float, y: float) -> None:
+    """One real click with the Select tool (W) at photo pixel (x, y)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from layerlift.desktop import canvas as tools
+    from tests.desktop.events import scene_to_viewport
+
+    window.set_tool(tools.SELECT)
+    window.brush_bar.tolerance_slider.setValue(80)
+    at = scene_to_viewport(window.canvas, x, y)
+    QTest.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, QPoint(round(at.x()), round(at.y())))
+    if (outcome := wait_job(window, app)) != "ok":
+        sys.exit(f"select {outcome}: {window.last_error}")
 
 
 def settle(app, seconds: float = 0.4) -> None:
@@ -146,15 +169,25 @@ def main() -> None:
         sys.exit(f"cannot open {photo}: {window.last_error}")
     window.canvas.fit()
     OUT.mkdir(parents=True, exist_ok=True)
+    shots = [OUT / "01-brushed-mask.png", OUT / "02-layers.png", OUT / "03-recomposed.png",
+             OUT / "04-select-click.png", OUT / "05-found-mark.png"]
+
+    from layerlift.resources.sample.make_sample import PATCH_CENTRE
+    select_click(window, app, *PATCH_CENTRE)
+    settle(app)
+    window.grab().save(str(shots[3]))
+    window.clear_mask()
 
     brush_over(window, mask, app)
     settle(app)
-    shots = [OUT / "01-brushed-mask.png", OUT / "02-layers.png", OUT / "03-recomposed.png"]
     window.grab().save(str(shots[0]))
 
     window.decompose()
     if (outcome := wait_job(window, app)) != "ok":
         sys.exit(f"decomposition {outcome}: {window.last_error}")
+    window.canvas.set_mask_visible(False)
+    settle(app)
+    window.grab().save(str(shots[4]))                   # the found-mark overlay
     window.set_tool("move")
     logo_row = window.doc.index_of("logo")
     window.edit_layer(logo_row, visible=False)          # show the clean object

@@ -123,7 +123,7 @@ def create_window(argv: list[str] | None = None) -> tuple[QApplication, MainWind
     return app, window
 
 
-FIRST_RUN_HINT = ("Brush over the logo (B) or drag a box round it (M); "
+FIRST_RUN_HINT = ("Brush over the logo (B), or click it with Select (W); "
                   "then Decompose \N{EM DASH} Ctrl+Enter")
 
 

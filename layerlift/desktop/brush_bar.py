@@ -1,5 +1,5 @@
 """The Brush toolbar: brush size and hardness, the mask overlay's opacity (and its colour),
-bound to the settings and shown on the canvas."""
+the Select tool's tolerance, bound to the settings and shown on the canvas."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ class BrushBar(QToolBar):
         self.size_spin.setSuffix(" px")
         self.hardness_slider = _slider()
         self.overlay_slider = _slider()
+        self.tolerance_slider = _slider()
+        self.tolerance_slider.setToolTip("Select (W): how far from the clicked colour still "
+                                         "counts as the logo")
         for text, widget in ((" Size ", self.size_spin), (" Hardness ", self.hardness_slider),
-                             (" Overlay ", self.overlay_slider)):
+                             (" Overlay ", self.overlay_slider),
+                             (" Tolerance ", self.tolerance_slider)):
             self.addWidget(QLabel(text))
             self.addWidget(widget)
         self.addSeparator()
@@ -40,7 +44,8 @@ class BrushBar(QToolBar):
             bind(self.hardness_slider, settings, "brush_hardness", scale=100,
                  on_change=lambda hardness: canvas.set_brush(hardness=hardness)),
             bind(self.overlay_slider, settings, "overlay_opacity", scale=100,
-                 on_change=lambda opacity: canvas.set_overlay(opacity=opacity))]
+                 on_change=lambda opacity: canvas.set_overlay(opacity=opacity)),
+            bind(self.tolerance_slider, settings, "select_tolerance", scale=100)]
         for binding in self.bindings:
             binding.refresh()
         colour = QColor(settings.overlay_colour)

@@ -51,15 +51,21 @@ from layerlift.desktop.document import (
     union,
 )
 from layerlift.desktop.editor import Editor
+from layerlift.desktop.found_overlay import FoundOverlay
 from layerlift.desktop.qimage import rgba_to_pixmap
 
-BRUSH, ERASER, BOX, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
-    "brush", "eraser", "box", "move", "transform", "perspective", "hand")
-MASK_TOOLS = (BRUSH, ERASER, BOX)
+BRUSH, ERASER, BOX, SELECT, MOVE, TRANSFORM, PERSPECTIVE, HAND = (
+    "brush", "eraser", "box", "select", "move", "transform", "perspective", "hand")
+HINT_MARK, HINT_NOT_MARK = "hint-mark", "hint-not-mark"
+HINT_TOOLS = {HINT_MARK: 1, HINT_NOT_MARK: 2}     # the hint value each paints (hints.py)
+PAINT_TOOLS = (BRUSH, ERASER, HINT_MARK, HINT_NOT_MARK)
+MASK_TOOLS = (BRUSH, ERASER, BOX, SELECT, HINT_MARK, HINT_NOT_MARK)
 LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
 HANDLE_PX = 9          # corner handle size on screen
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
-Z_OVERLAY, Z_FRAME, Z_CURSOR = 1000, 1001, 1002
+Z_OVERLAY, Z_HINTS, Z_FRAME, Z_CURSOR = 1000, 1000.5, 1001, 1002
+# Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk.
+HINT_COLOURS = {1: 0xB000B000, 2: 0xB0C00000}
 FILL_CHECK_COLOUR = QColor(255, 176, 0)   # the outline of a fill to check
 NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
          Qt.Key.Key_Down: (0, 1)}
@@ -133,6 +139,32 @@ class MaskOverlay(QGraphicsItem):
         exposed = option.exposedRect.toAlignedRect().intersected(self.drawn)
         if not exposed.isEmpty():
             painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
+
+
+def hint_lut() -> np.ndarray:
+    lut = np.zeros(256, np.uint32)
+    for value, argb in HINT_COLOURS.items():
+        lut[value] = argb
+    return lut
+
+
+class HintOverlay(MaskOverlay):
+    """The hints drawn over the mask: green "this is mark", red "this is not mark"."""
+
+    def __init__(self, hints: np.ndarray) -> None:
+        super().__init__(np.zeros((1, 1), np.uint8), QColor(0, 0, 0))
+        self.setZValue(Z_HINTS)
+        self._lut = hint_lut()
+        self._pixels = np.zeros(hints.shape, np.uint32)
+        h, w = hints.shape
+        self._image = QImage(self._pixels.data, w, h, w * 4,
+                             QImage.Format.Format_ARGB32_Premultiplied)
+        self._mask = hints
+        if hints.any():
+            self.refresh((0, 0, w, h))
+
+    def set_colour(self, colour: QColor) -> None:   # (the hint colours are fixed)
+        pass
 
 
 class PhotoLayerItem(QGraphicsItem):
@@ -326,6 +358,7 @@ class Canvas(QGraphicsView):
     zoom_changed = Signal(float)
     tool_changed = Signal(str)
     mask_visibility_changed = Signal(bool)
+    found_visibility_changed = Signal(bool)
 
     def __init__(self, doc: Document, editor: Editor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -351,6 +384,7 @@ class Canvas(QGraphicsView):
         self._items: list[QGraphicsItem] = []
         self._item_layers: list[Layer] = []
         self.overlay: MaskOverlay | None = None
+        self.hint_overlay: HintOverlay | None = None
         self.cursor_item = BrushCursor()
         self.frame = LogoFrame()
         self.scene().addItem(self.cursor_item)
@@ -364,6 +398,8 @@ class Canvas(QGraphicsView):
         self.scene().addItem(self._box_item)
         self.fill_check = fill_check_item()
         self.scene().addItem(self.fill_check)
+        self.found = FoundOverlay(self.scene())
+        editor.job_done.connect(self._job_done)
 
         self._space = False
         self._pan_from: QPointF | None = None
@@ -385,8 +421,14 @@ class Canvas(QGraphicsView):
         self.overlay.setOpacity(self.overlay_opacity)
         self.overlay.setVisible(self.mask_visible)
         self.scene().addItem(self.overlay)
+        if self.hint_overlay is not None:
+            self.scene().removeItem(self.hint_overlay)
+        self.hint_overlay = HintOverlay(doc.hints)
+        self.hint_overlay.setVisible(self.mask_visible)
+        self.scene().addItem(self.hint_overlay)
         self._rebuild_layers()
         self.show_fill_check(None)
+        self.found.refresh(doc)
         self.fit()
 
     def show_fill_check(self, box: Rect | None) -> None:
@@ -404,10 +446,24 @@ class Canvas(QGraphicsView):
                     self.overlay.set_mask(self.doc.mask)
                 else:
                     self.overlay.refresh(payload)
+        elif event == "hints":
+            if self.hint_overlay is not None:
+                self.hint_overlay.refresh(payload)
         elif event == "layers":
             self._rebuild_layers()
+            self.found.refresh(self.doc)
         elif event == "layer":
             self._update_layer(int(payload))
+            self.found.refresh(self.doc)
+
+    def _job_done(self, kind: str, outcome: str) -> None:
+        if kind == "decompose" and outcome == "ok":
+            self.set_found_visible(True)       # what was found, at once
+
+    def set_found_visible(self, visible: bool) -> None:
+        """Show the found-mark overlay (found_overlay.py) or hide it."""
+        self.found.set_visible(visible, self.doc)
+        self.found_visibility_changed.emit(visible)
 
     def _rebuild_layers(self) -> None:
         for item in self._items:
@@ -498,12 +554,14 @@ class Canvas(QGraphicsView):
 
     def set_tool(self, tool: str) -> None:
         self.tool = tool
-        self.cursor_item.setVisible(tool in (BRUSH, ERASER))
+        self.cursor_item.setVisible(tool in PAINT_TOOLS)
         # The mask matters while masking; over the logo tools it would tint the result.
         if tool in MASK_TOOLS:
             self.set_mask_visible(True)
         elif tool in LOGO_TOOLS:
             self.set_mask_visible(False)
+            if self.found.visible:
+                self.set_found_visible(False)
         self._sync_frame()
         self._update_cursor_shape()
         self.tool_changed.emit(tool)
@@ -519,6 +577,7 @@ class Canvas(QGraphicsView):
         self.mask_visible = visible
         if self.overlay is not None:
             self.overlay.setVisible(visible)
+            self.hint_overlay.setVisible(visible)
         self.mask_visibility_changed.emit(visible)
 
     def set_overlay(self, colour: QColor | None = None, opacity: float | None = None) -> None:
@@ -533,9 +592,9 @@ class Canvas(QGraphicsView):
         if self._space or self.tool == HAND or self._pan_from is not None:
             shape = Qt.CursorShape.ClosedHandCursor if self._pan_from is not None \
                 else Qt.CursorShape.OpenHandCursor
-        elif self.tool in (BRUSH, ERASER):
+        elif self.tool in PAINT_TOOLS:
             shape = Qt.CursorShape.CrossCursor
-        elif self.tool == BOX:
+        elif self.tool in (BOX, SELECT):
             shape = Qt.CursorShape.CrossCursor
         else:
             shape = Qt.CursorShape.SizeAllCursor
@@ -591,8 +650,13 @@ class Canvas(QGraphicsView):
         if button != Qt.MouseButton.LeftButton or self._drag is not None:
             return
         p = self.scene_pos(event)
-        if self.tool in (BRUSH, ERASER):
+        if self.tool in HINT_TOOLS:
+            erase = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+            self._start_hint_stroke(p, 0 if erase else HINT_TOOLS[self.tool])
+        elif self.tool in (BRUSH, ERASER):
             self._start_stroke(p)
+        elif self.tool == SELECT:
+            self.select_click(p, event.modifiers())
         elif self.tool == BOX:
             self._drag = {"kind": "box", "start": p}
             self._box_item.setRect(QRectF(p, p))
@@ -609,7 +673,7 @@ class Canvas(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
             return
         p = self.scene_pos(event)
-        if self.tool in (BRUSH, ERASER):
+        if self.tool in PAINT_TOOLS:
             self.cursor_item.setPos(p)
         h, w = self.doc.shape
         x, y = math.floor(p.x()), math.floor(p.y())
@@ -619,6 +683,8 @@ class Canvas(QGraphicsView):
             return
         if drag["kind"] == "stroke":
             self._continue_stroke(p)
+        elif drag["kind"] == "hint":
+            self._continue_hint_stroke(p)
         elif drag["kind"] == "box":
             self._box_item.setRect(QRectF(drag["start"], p).normalized())
         else:
@@ -635,6 +701,8 @@ class Canvas(QGraphicsView):
         drag, self._drag = self._drag, None
         if drag["kind"] == "stroke":
             self._finish_stroke(drag)
+        elif drag["kind"] == "hint":
+            self._finish_hint_stroke(drag)
         elif drag["kind"] == "box":
             self._box_item.hide()
             self.add_box(drag["start"], self.scene_pos(event))
@@ -668,10 +736,36 @@ class Canvas(QGraphicsView):
         text = "Erase" if drag["erase"] else "Brush stroke"
         self.editor.mask_edited(text, rect, drag["before"].before(rect))
 
+    # ---- hint strokes: "this is mark" / "this is not mark" (Alt erases hints) ----
+    def _start_hint_stroke(self, p: QPointF, value: int) -> None:
+        self._drag = {"kind": "hint", "before": StrokeBackup(self.doc.hints), "rect": None,
+                      "last": p, "value": value}
+        self._continue_hint_stroke(p)
+
+    def _continue_hint_stroke(self, p: QPointF) -> None:
+        drag = self._drag
+        last = drag["last"]
+        rect = self.doc.paint_hints(last.x(), last.y(), p.x(), p.y(), self.brush_size / 2,
+                                    drag["value"], backup=drag["before"])
+        drag["rect"] = union(drag["rect"], rect)
+        drag["last"] = p
+
+    def _finish_hint_stroke(self, drag: dict) -> None:
+        rect = drag["rect"]
+        if rect is not None:
+            text = {0: "Erase hints", 1: "Hint: mark", 2: "Hint: not mark"}[drag["value"]]
+            self.editor.hints_edited(text, rect, drag["before"].before(rect))
+
     def add_box(self, a: QPointF, b: QPointF) -> bool:
         """Add the rectangle between two scene points to the mask (one undo step)."""
         return self.editor.add_box((round(a.x()), round(a.y()), round(b.x()),
                                     round(b.y()))) is not None
+
+    def select_click(self, p: QPointF, modifiers: Qt.KeyboardModifier) -> bool:
+        """Select the mark under a click; Shift adds to the mask, Alt takes from it."""
+        mode = "add" if modifiers & Qt.KeyboardModifier.ShiftModifier else \
+            "subtract" if modifiers & Qt.KeyboardModifier.AltModifier else "replace"
+        return self.editor.select(math.floor(p.x()), math.floor(p.y()), mode)
 
     # ---- logo gestures ----
     def _logo_index(self) -> int | None:

@@ -333,10 +333,16 @@ class Document:
     layers: list[Layer] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)   # last decomposition's meta
     listeners: list[Callable[[str, Any], None]] = field(default_factory=list, repr=False)
+    # The user's hints for the next decomposition (inference/hints.py: HxW uint8, 0 none,
+    # 1 mark, 2 not mark), painted with the hint brushes.
+    hints: np.ndarray = field(default=None)
 
     def __post_init__(self) -> None:
         if self.mask is None:
             self.mask = np.zeros(self.image.shape[:2], np.uint8)
+        if self.hints is None:
+            self.hints = np.zeros(self.image.shape[:2], np.uint8)   # calloc: no pages yet
+        self.hints_extent: Rect | None = nonzero_box(self.hints)
         # A rectangle that holds every marked pixel (it grows with edits, erasing does not
         # shrink it), so finding the mask's box never scans a whole 24 MP mask.
         self.mask_extent: Rect | None = nonzero_box(self.mask)
@@ -419,6 +425,40 @@ class Document:
         h, w = self.shape
         self.mask_extent = nonzero_box(self.mask)
         self.emit("mask", (0, 0, w, h))
+
+    # -- hints --
+    def paint_hints(self, x0: float, y0: float, x1: float, y1: float, radius: float,
+                    value: int, backup: StrokeBackup | None = None) -> Rect | None:
+        """Sweep a hard round brush of hint `value` (0 erases hints) along a segment;
+        returns the changed rectangle (`backup` is given it before its pixels change)."""
+        stamp = stroke_coverage(x0, y0, x1, y1, radius, 1.0, self.shape)
+        if stamp is None:
+            return None
+        (bx0, by0, bx1, by1), cov = stamp
+        rect = (bx0, by0, bx1, by1)
+        if backup is not None:
+            backup.keep(rect)
+        self.hints[by0:by1, bx0:bx1][cov >= 128] = value
+        if value:
+            self.hints_extent = union(self.hints_extent, rect)
+        self.emit("hints", rect)
+        return rect
+
+    def put_hints(self, rect: Rect, pixels: np.ndarray) -> None:
+        """Write a block of hint pixels (undo/redo of hint strokes)."""
+        x0, y0, x1, y1 = rect
+        self.hints[y0:y1, x0:x1] = pixels
+        if pixels.any():
+            self.hints_extent = union(self.hints_extent, rect)
+        self.emit("hints", rect)
+
+    def hints_in(self, rect: Rect) -> np.ndarray | None:
+        """A copy of the hints inside `rect`; None when there are none there."""
+        if self.hints_extent is None or clip_rect(rect, self.shape) is None:
+            return None
+        x0, y0, x1, y1 = rect
+        window = self.hints[y0:y1, x0:x1]
+        return window.copy() if window.any() else None
 
     # -- layers --
     def index_of(self, kind: str) -> int | None:

@@ -45,7 +45,7 @@ from layerlift.desktop.document import (
     union,
 )
 from layerlift.desktop.file_writes import FileWrite, FileWrites
-from layerlift.desktop.history import LayerChange, MaskEdit, StackChange
+from layerlift.desktop.history import HintEdit, LayerChange, MaskEdit, StackChange
 from layerlift.desktop.settings import Settings
 from layerlift.desktop.worker import Worker
 from layerlift.inference.confidence import CLEAN, confidence_words
@@ -53,6 +53,8 @@ from layerlift.inference.errors import LayerliftError
 
 DECOMPOSE = "Decompose"
 UNDO_LIMIT = 500
+SELECT_TEXTS = {"replace": "Select", "add": "Add to selection",
+                "subtract": "Subtract from selection"}
 LAYER_EDIT_NAMES = {"visible": "Visibility", "name": "Rename layer", "opacity": "Layer opacity"}
 
 
@@ -113,7 +115,8 @@ class Editor(QObject):
         self._job_started = 0.0
         self._solo_saved: list[bool] | None = None
         self._apply: dict[str, Callable[[Any], None]] = {
-            "decompose": self.apply_decomposition, "compose": self.apply_recomposition}
+            "decompose": self.apply_decomposition, "compose": self.apply_recomposition,
+            "select": self.apply_selection}
         doc.listeners.append(self._on_doc)
 
     @property
@@ -242,6 +245,55 @@ class Editor(QObject):
         x0, y0, x1, y1 = rect
         self.undo.push(MaskEdit(self.doc, text, rect, before[y0:y1, x0:x1].copy()))
 
+    def hints_edited(self, text: str, rect: Rect, before: np.ndarray) -> bool:
+        """A hint stroke already painted into `rect` (before: its pixels before); one undo
+        step, none when it changed nothing."""
+        x0, y0, x1, y1 = rect
+        if np.array_equal(before, self.doc.hints[y0:y1, x0:x1]):
+            return False
+        self.undo.push(HintEdit(self.doc, text, rect, before))
+        return True
+
+    def clear_hints(self) -> bool:
+        rect = self.doc.hints_extent
+        if self.document is None or rect is None:
+            return False
+        x0, y0, x1, y1 = rect
+        before = self.doc.hints[y0:y1, x0:x1].copy()
+        self.doc.put_hints(rect, np.zeros_like(before))
+        return self.hints_edited("Clear hints", rect, before)
+
+    def select(self, x: float, y: float, mode: str = "replace") -> bool:
+        """Select the mark round the click at photo pixel (x, y) (inference/select.py, at
+        `settings.select_tolerance`), on the worker: a click can take longer than a frame on
+        a big photo. Its mask replaces the mask, or is added to it / taken from it (mode
+        "add" / "subtract"), when it comes back: one undo step. False if it cannot start."""
+        doc = self.document
+        if doc is None or self.busy() or mode not in SELECT_TEXTS:
+            return False
+        h, w = doc.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return False
+        from layerlift.desktop.jobs import select_job
+        request, finish = select_job(doc.image, (float(x), float(y)),
+                                     self.settings.select_tolerance, mode)
+        self._start_job("select", request, finish, "Selecting")
+        return True
+
+    def apply_selection(self, selection: Any) -> None:
+        """A Select click's result (desktop.jobs.Selection) combined with the mask as it is
+        now (the user may have brushed while it ran), inside the selection's box (and, for a
+        plain click, the old mask's), never over the whole photo; one undo step."""
+        from layerlift.desktop.jobs import combined_mask
+        replaces = selection.mode == "replace"
+        rect = union(self.doc.mask_extent, selection.box) if replaces else selection.box
+        if rect is None:
+            return
+        x0, y0, x1, y1 = rect
+        before = self.doc.mask[y0:y1, x0:x1].copy()
+        self.doc.put_mask(rect, combined_mask(before, rect, selection))
+        self.mask_edited(SELECT_TEXTS[selection.mode], rect, before)
+
     def load_mask_file(self, path: str) -> bool:
         if self.document is None:
             return False
@@ -368,7 +420,8 @@ class Editor(QObject):
         options = engine_options(self.settings) | {"exact_mask": self.settings.exact_mask}
         if options["engine"] != "classical":
             options["candidates"] = self.settings.candidates
-        request, finish = decompose_job(doc.image, doc.mask, box, **options)
+        request, finish = decompose_job(doc.image, doc.mask, box, hints=doc.hints_in,
+                                        **options)
         self._start_job("decompose", request, finish, "Decomposing")
         return True
 
@@ -420,7 +473,8 @@ class Editor(QObject):
         self._apply[kind](result)
         from layerlift.desktop.jobs import job_notes
         notes = job_notes(result, warnings)
-        self.job_notes.emit(notes)
+        if kind != "select":           # (a click keeps the last run's notes in the panel)
+            self.job_notes.emit(notes)
         text = f"{kind.capitalize()} done in {seconds:.1f} s"
         if notes:
             more = f" (+{len(notes) - 1} more in the Layers panel)" if len(notes) > 1 else ""

@@ -50,6 +50,23 @@ class MaskEdit(_Applied):
         return self.before.nbytes + self.after.nbytes
 
 
+class HintEdit(_Applied):
+    """A hint stroke (desktop/document.py `paint_hints`): its rectangle before and after."""
+
+    def __init__(self, doc: Document, text: str, rect: Rect, before: np.ndarray) -> None:
+        super().__init__(text)
+        x0, y0, x1, y1 = rect
+        self.doc, self.rect = doc, rect
+        self.before = before
+        self.after = doc.hints[y0:y1, x0:x1].copy()
+
+    def apply(self) -> None:
+        self.doc.put_hints(self.rect, self.after)
+
+    def undo(self) -> None:
+        self.doc.put_hints(self.rect, self.before)
+
+
 class LayerChange(_Applied):
     """Any change of one layer's fields (visibility, opacity, name, quad, asset, tint)."""
 

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
 
         self.act["show_mask"].setChecked(True)
         self.canvas.mask_visibility_changed.connect(self.act["show_mask"].setChecked)
+        self.canvas.found_visibility_changed.connect(self.act["show_found"].setChecked)
         # (Slots that are methods: Qt drops them with the window; the stack may outlive it.)
         self.undo.undoTextChanged.connect(self._undo_texts)
         self.undo.redoTextChanged.connect(self._undo_texts)

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 MASK_LAYER = "Layerlift mask"
 WINDOW_KINDS = (OBJECT, RECOMPOSED)     # layers that differ from the photo only in a window
 PROJECT_JSON = "project.json"
+HINTS_PICTURE = "hints.png"     # the hint brushes' pixels over their box, colour-coded
+# A hint pixel's colour in HINTS_PICTURE (as `decompose --hints` reads them): mark green,
+# not mark red, no hint transparent.
+HINT_RGBA = {1: (0, 255, 0, 255), 2: (255, 0, 0, 255)}
 FORMAT = "layerlift-project"
 PROTECT_HELP = "choose another name: the input photo is never overwritten"
 
@@ -150,8 +154,41 @@ def project_files(doc: Document, settings: dict | None = None) -> tuple[list, di
     project = {"format": FORMAT, "version": 1, "photo": doc.path, "layers": entries,
                "mask_layer": MASK_LAYER, "meta": _finite(doc.meta),
                "settings": settings or {}}
+    hints = _hints_window(doc)
+    if hints is not None:
+        pixels, offset = hints
+        extra[HINTS_PICTURE] = encode_png(pixels)
+        project["hints"] = {"picture": HINTS_PICTURE, "offset": list(offset)}
     extra[PROJECT_JSON] = json.dumps(project, indent=2, default=_json_default).encode()
     return layers, extra
+
+
+def _hints_window(doc: Document) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The hints as RGBA (HINT_RGBA) over the box that holds them, and its offset."""
+    if doc.hints_extent is None:
+        return None
+    x0, y0, x1, y1 = doc.hints_extent
+    hints = doc.hints[y0:y1, x0:x1]
+    if not hints.any():
+        return None
+    pixels = np.zeros(hints.shape + (4,), np.uint8)
+    for value, rgba in HINT_RGBA.items():
+        pixels[hints == value] = rgba
+    return pixels, (x0, y0)
+
+
+def _hints_from(pixels: np.ndarray, offset: tuple[int, int], shape: tuple[int, int],
+                label: str) -> np.ndarray:
+    """The document's hints from the project's picture of them."""
+    x0, y0 = offset
+    h, w = pixels.shape[:2]
+    if x0 + w > shape[1] or y0 + h > shape[0]:
+        raise InputError(f"{label}: the hints reach outside the photo")
+    hints = np.zeros(shape, np.uint8)
+    window = hints[y0:y0 + h, x0:x0 + w]
+    for value, rgba in HINT_RGBA.items():
+        window[np.all(pixels == rgba, axis=2)] = value
+    return hints
 
 
 def save_project(doc: Document, path: str | Path, settings: dict | None = None) -> None:
@@ -230,6 +267,11 @@ def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, 
             raise InputError(f"{label}: the logo's ink does not match its asset")
     if mask_entry is not None:
         ora.plan_layer(budget, mask_entry)
+    hints_entry = project["hints"]
+    if hints_entry is not None and hints_entry["picture"] not in extra:
+        hints_entry = None
+    if hints_entry is not None:
+        ora.plan_picture(budget, hints_entry["picture"])
     budget.add(ora.width * ora.height * DOCUMENT_BYTES_PER_PIXEL)
     logos = " and its logo" if any(entry["asset"] for entry in entries) else ""
     budget.check(layers_text(len(ora.layers), ora.width, ora.height) + logos)
@@ -258,8 +300,12 @@ def _open_layerlift(ora: OraFile, project: dict, label: str) -> tuple[Document, 
             layer.base, layer.rgba = original.rgba, None
     image = np.ascontiguousarray(original.rgba[..., :3])
     mask = ora.decode_layer(mask_entry).rgba[..., 3].copy() if mask_entry is not None else None
+    hints = None
+    if hints_entry is not None:
+        hints = _hints_from(ora.decode_picture(hints_entry["picture"], "hints"),
+                            hints_entry["offset"], image.shape[:2], label)
     doc = Document(image, path=project["photo"], mask=mask, layers=doc_layers,
-                   meta=project["meta"])
+                   meta=project["meta"], hints=hints)
     return doc, project["settings"]
 
 
@@ -272,7 +318,8 @@ def parse_project(data: bytes, label: str) -> dict[str, Any]:
 
     Returns {"layers": [{"name", "kind", "asset", "ink", "quad", "bend", "tint",
     "tint_strength"}],
-    "mask_layer", "photo", "meta", "settings"} with the types the document expects."""
+    "mask_layer", "photo", "meta", "settings", "hints" (None or {"picture", "offset"})}
+    with the types the document expects."""
     def damaged(what: str) -> InputError:
         return InputError(f"{label}: the Layerlift project data is damaged ({what})")
 
@@ -289,11 +336,20 @@ def parse_project(data: bytes, label: str) -> dict[str, Any]:
         raise damaged("mask_layer is not a name")
     photo = project.get("photo")
     meta, settings = project.get("meta"), project.get("settings")
+    hints = project.get("hints")
+    if hints is not None:
+        offset = hints.get("offset") if isinstance(hints, dict) else None
+        if not isinstance(hints, dict) or not isinstance(hints.get("picture"), str) \
+                or not isinstance(offset, list) or len(offset) != 2 \
+                or not all(type(v) is int and 0 <= v < 1 << 20 for v in offset):
+            raise damaged("hints")
+        hints = {"picture": hints["picture"], "offset": (offset[0], offset[1])}
     return {"layers": [_parse_entry(e, i, damaged) for i, e in enumerate(project["layers"])],
             "mask_layer": mask_layer,
             "photo": photo if isinstance(photo, str) else None,
             "meta": meta if isinstance(meta, dict) else {},
-            "settings": settings if isinstance(settings, dict) else {}}
+            "settings": settings if isinstance(settings, dict) else {},
+            "hints": hints}
 
 
 def _parse_entry(entry: Any, i: int, damaged) -> dict[str, Any]:
@@ -359,5 +415,11 @@ def snapshot(doc: Document) -> Document:
     if doc.mask_extent is not None:
         x0, y0, x1, y1 = doc.mask_extent
         mask[y0:y1, x0:x1] = doc.mask[y0:y1, x0:x1]
+    hints = None
+    if doc.hints_extent is not None:            # painted in place too: copied the same way
+        hints = np.zeros(doc.hints.shape, np.uint8)
+        x0, y0, x1, y1 = doc.hints_extent
+        hints[y0:y1, x0:x1] = doc.hints[y0:y1, x0:x1]
     return Document(doc.image, path=doc.path, mask=mask,
-                    layers=[Layer(**vars(layer)) for layer in doc.layers], meta=dict(doc.meta))
+                    layers=[Layer(**vars(layer)) for layer in doc.layers], meta=dict(doc.meta),
+                    hints=hints)

@@ -38,6 +38,7 @@ class Settings:
     exact_mask: bool = False        # every masked pixel is mark and is filled
     brush_size: float = 40.0        # diameter in photo pixels
     brush_hardness: float = 0.8
+    select_tolerance: float = 0.5   # the Select tool's colour reach, 0 (tight) .. 1 (wide)
     overlay_colour: str = "#2f7bff"
     overlay_opacity: float = 0.5
     recent_files: list[str] = field(default_factory=list)

@@ -44,8 +44,8 @@ def lower_this_thread_priority(nice: int = WORKER_NICE) -> None:
 
 @dataclass
 class Job:
-    kind: str          # "decompose" or "compose"
-    request: Any       # DecomposeRequest / ComposeRequest
+    kind: str          # "decompose", "compose" or "select"
+    request: Any       # DecomposeRequest / ComposeRequest / desktop.jobs.SelectRequest
     cancel: threading.Event
     job_id: int
     finish: Callable[[Any], Any] | None = None   # runs in the worker on the engine's result
@@ -94,6 +94,9 @@ class _Runner(QObject):
                 request = private_request(job.request)
                 if job.kind == "decompose":
                     result = api.decompose(request, on_progress, job.cancel)
+                elif job.kind == "select":
+                    from layerlift.desktop.jobs import run_select
+                    result = run_select(request)
                 else:
                     result = api.compose(request, on_progress, job.cancel)
                 if job.finish is not None:

@@ -95,7 +95,7 @@ def test_first_run_hint_goes_after_the_first_stroke_for_good(qtbot, photo_path):
     hint = hint_label(window)
     window.statusBar().clearMessage()       # "Opened photo.png" covers it for 4 s first
     assert hint is not None and hint.text() == FIRST_RUN_HINT and not hint.isHidden()
-    assert "Ctrl+Enter" in FIRST_RUN_HINT and "Select" not in FIRST_RUN_HINT
+    assert "Ctrl+Enter" in FIRST_RUN_HINT and "Select (W)" in FIRST_RUN_HINT
     window.set_tool(tools.BRUSH)
     window.canvas.fit()
     drag(window.canvas, [(60, 60), (90, 70), (120, 80)])

@@ -1,0 +1,178 @@
+"""The found-mark overlay: after a decomposition, what the engine took for the mark and, apart,
+where it filled in the surface, so a piece of logo left on the object can be seen and fixed
+with the hint brushes.
+
+- The found mark is the Logo layer's alpha where the logo now sits (magenta).
+- The filled region is where the Object layer differs from the photo (cyan, striped).
+- The confidence of the classical engine is said in words beside the fill ("likely clean",
+  "check the fill here", ...); when it is not "likely clean", the filled region is outlined.
+
+View > Show Found Mark toggles it; it turns on after each decomposition (canvas.py).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from layerlift.desktop.document import LOGO, OBJECT, Document, Rect, placed_asset
+from layerlift.desktop.qimage import rgba_to_pixmap
+from layerlift.inference.confidence import CLEAN, confidence_text, confidence_words
+
+MARK_RGB = (255, 0, 170)
+FILL_RGB = (0, 200, 255)
+DOUBT_COLOUR = QColor(255, 176, 0)       # as the canvas's dashed fill-check box
+MARK_ALPHA = 0.65                        # the mark's tint at full logo alpha
+FILL_ALPHA = (25, 150)                   # the fill's tint between and on its stripes
+STRIPE = 6                               # stripe period, photo pixels
+Z_FOUND = 999                            # under the mask overlay, over the layers
+
+
+def found_mark(doc: Document) -> tuple[np.ndarray, Rect] | None:
+    """The Logo layer's alpha (uint8) as placed on the photo, and its box; None without a
+    logo or with one off the photo."""
+    logo = doc.layer(LOGO)
+    if logo is None or logo.asset is None or logo.quad is None:
+        return None
+    placed = placed_asset(logo.asset, logo.quad, doc.shape, logo.bend)
+    if placed is None:
+        return None
+    pixels, box = placed
+    return pixels[..., 3], box
+
+
+def filled_region(doc: Document) -> tuple[np.ndarray, Rect] | None:
+    """Where the Object layer's pixels differ from the photo (HxW bool over its patch's box);
+    None without an object window or where nothing was filled."""
+    obj = doc.layer(OBJECT)
+    if obj is None or obj.patch is None:
+        return None
+    x0, y0, x1, y1 = obj.patch_rect
+    filled = np.any(obj.patch[..., :3] != doc.image[y0:y1, x0:x1], axis=2)
+    if not filled.any():
+        return None
+    return filled, (x0, y0, x1, y1)
+
+
+def fill_words(meta: dict) -> str | None:
+    """The confidence in words, e.g. "Filled: confidence 72 %, likely clean"; None when the
+    engine gives none (flux)."""
+    confidence = meta.get("confidence")
+    if not isinstance(confidence, int | float) or isinstance(confidence, bool):
+        return None
+    return f"Filled: {confidence_text(confidence)}"
+
+
+def is_doubtful(meta: dict) -> bool:
+    confidence = meta.get("confidence")
+    return isinstance(confidence, int | float) and not isinstance(confidence, bool) \
+        and confidence_words(confidence) != CLEAN
+
+
+def _tint(alpha: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    out = np.empty(alpha.shape + (4,), np.uint8)
+    out[..., :3] = rgb
+    out[..., 3] = alpha
+    return out
+
+
+def _outline(filled: np.ndarray, x0: int, y0: int) -> QPainterPath:
+    contours, _ = cv2.findContours(filled.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for contour in contours:
+        points = [QPointF(x0 + x + 0.5, y0 + y + 0.5) for x, y in contour[:, 0]]
+        path.addPolygon(QPolygonF(points + points[:1]))
+    return path
+
+
+class Label(QGraphicsSimpleTextItem):
+    """White words on a dark box, readable on any photo."""
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-4, -2, 4, 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.fillRect(self.boundingRect(), QColor(0, 0, 0, 190))
+        super().paint(painter, option, widget)
+
+
+class FoundOverlay:
+    """The overlay's scene items: the mark, the fill, the doubtful outline and the words."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.mark = QGraphicsPixmapItem()
+        self.fill = QGraphicsPixmapItem()
+        self.outline = QGraphicsPathItem()
+        pen = QPen(DOUBT_COLOUR, 2)
+        pen.setCosmetic(True)
+        self.outline.setPen(pen)
+        self.words = Label()
+        self.words.setBrush(QBrush(QColor(255, 255, 255)))
+        self.words.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        # The fill's stripes over the mark: both show where they overlap.
+        for z, item in enumerate((self.mark, self.fill, self.outline, self.words)):
+            item.setZValue(Z_FOUND + z / 10)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            scene.addItem(item)
+        self.visible = False
+        self.shown_words: str | None = None     # what the label says (None: no label)
+        self.doubtful = False                   # the outline is drawn
+        self._set_shown(False)
+
+    def _items(self) -> tuple[QGraphicsItem, ...]:
+        return self.fill, self.mark, self.outline, self.words
+
+    def _set_shown(self, on: bool) -> None:
+        for item in self._items():
+            item.setVisible(on)
+
+    def set_visible(self, on: bool, doc: Document) -> None:
+        self.visible = on
+        self.refresh(doc)
+
+    def refresh(self, doc: Document) -> None:
+        """Redraw from the document (nothing is computed while hidden)."""
+        self._set_shown(False)
+        self.shown_words, self.doubtful = None, False
+        if not self.visible:
+            return
+        mark = found_mark(doc)
+        if mark is not None:
+            alpha, (x0, y0, _x1, _y1) = mark
+            self.mark.setPixmap(rgba_to_pixmap(_tint(
+                np.rint(alpha * MARK_ALPHA).astype(np.uint8), MARK_RGB)))
+            self.mark.setOffset(x0, y0)
+            self.mark.setVisible(True)
+        filled = filled_region(doc)
+        if filled is None:
+            return
+        region, (x0, y0, x1, y1) = filled
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        stripes = ((xx + yy) // (STRIPE // 2)) % 2 == 0
+        alpha = np.where(region, np.where(stripes, FILL_ALPHA[1], FILL_ALPHA[0]), 0)
+        self.fill.setPixmap(rgba_to_pixmap(_tint(alpha.astype(np.uint8), FILL_RGB)))
+        self.fill.setOffset(x0, y0)
+        self.fill.setVisible(True)
+        self.doubtful = is_doubtful(doc.meta)
+        if self.doubtful:
+            self.outline.setPath(_outline(region, x0, y0))
+            self.outline.setVisible(True)
+        self.shown_words = fill_words(doc.meta)
+        if self.shown_words is not None:
+            self.words.setText(self.shown_words)
+            ys, xs = np.nonzero(region)
+            self.words.setPos(x0 + int(xs.min()), y0 + int(ys.max()) + 4)
+            self.words.setVisible(True)
