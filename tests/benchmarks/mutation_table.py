@@ -1,6 +1,8 @@
 """The mutation table from the last `make mutate` (mutmut's results under mutants/).
 
     .venv/bin/python -m tests.benchmarks.mutation_table [--survivors] [--earlier DIR ...]
+                                                        [--sample N [--seed S]]
+    .venv/bin/python -m tests.benchmarks.mutation_table --draw N [--seed S]
 
 One row per mutated module: mutants made, checked, killed (a test failed, crashed, or ran
 past mutmut's time limit: the timeouts, in brackets),
@@ -11,12 +13,18 @@ EQUIVALENT below, each with its reason, and counted apart. `--earlier DIR` (a co
 earlier run's mutants/ folder, its *.meta files) fills in the mutants this run did not check:
 for a run made in parts, or a recheck of the survivors only (a recheck with another test
 selection makes mutmut forget the earlier verdicts).
+
+When there is no time to run every mutant: `--draw N` prints N mutant names per module, drawn
+at random with the seed S (16 unless told) from the names mutmut made (so the same code gives
+the same draw; the first k of a draw of N are the draw of k). `mutmut run $(... --draw N)`
+runs them, and `--sample N` counts only those in the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -95,12 +103,32 @@ def results(root: Path = Path("mutants"), earlier: tuple[Path, ...] = ()
     return out
 
 
+def draw(table: dict[str, dict[str, str]], n: int, seed: int = 16) -> set[str]:
+    """N mutant names of each module (all of a smaller one), drawn with `seed`."""
+    drawn: set[str] = set()
+    for statuses in table.values():
+        names = sorted(statuses)
+        random.Random(seed).shuffle(names)
+        drawn.update(names[:n])
+    return drawn
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--survivors", action="store_true")
     parser.add_argument("--earlier", type=Path, action="append", default=[])
+    parser.add_argument("--draw", type=int, help="print N mutant names per module and stop")
+    parser.add_argument("--sample", type=int, help="count only the --draw N mutants")
+    parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     table = results(earlier=tuple(args.earlier))
+    if args.draw:
+        print("\n".join(sorted(draw(table, args.draw, args.seed))))
+        return
+    if args.sample:
+        drawn = draw(table, args.sample, args.seed)
+        table = {module: {name: status for name, status in statuses.items() if name in drawn}
+                 for module, statuses in table.items()}
     print("| module | mutants | checked | killed (timeouts) | survived (equivalent) | no tests "
           "| not killed / checked non-equivalent |")
     print("|---|---|---|---|---|---|---|")

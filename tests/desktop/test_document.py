@@ -82,6 +82,9 @@ def test_fit_asset_in_quad_keeps_aspect_and_centre():
     fitted = fit_asset_in_quad(wide, quad)
     np.testing.assert_allclose(fitted, [[0, 37.5], [100, 37.5], [100, 62.5], [0, 62.5]],
                                atol=1e-4)
+    tall = np.zeros((40, 10, 4), np.uint8)       # a tall logo sits centred across the width
+    np.testing.assert_allclose(fit_asset_in_quad(tall, quad),
+                               [[37.5, 0], [62.5, 0], [62.5, 100], [37.5, 100]], atol=1e-4)
     rotated = rotated_quad(quad, 30)
     fitted = fit_asset_in_quad(wide, rotated)
     np.testing.assert_allclose(fitted.mean(axis=0), rotated.mean(axis=0), atol=1e-4)

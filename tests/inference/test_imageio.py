@@ -339,13 +339,14 @@ def test_box_to_mask_errors(box, words):
         imageio.box_to_mask(box, (10, 12))
 
 
-def test_grabcut_refines_a_box_to_the_mark():
+@pytest.mark.parametrize("k", [1, 2])   # 2: a box over 64 px, where the margin grows with it
+def test_grabcut_refines_a_box_to_the_mark(k):
     rng = np.random.default_rng(0)
-    image = (rng.normal(150, 6, (120, 160, 3))).clip(0, 255).astype(np.uint8)
-    yy, xx = np.mgrid[:120, :160]
-    disc = (yy - 60) ** 2 + (xx - 80) ** 2 < 18 ** 2
+    image = (rng.normal(150, 6, (120 * k, 160 * k, 3))).clip(0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[:120 * k, :160 * k]
+    disc = (yy - 60 * k) ** 2 + (xx - 80 * k) ** 2 < (18 * k) ** 2
     image[disc] = (200, 20, 30)
-    box = (50, 30, 110, 90)
+    box = (50 * k, 30 * k, 110 * k, 90 * k)
     plain = imageio.box_to_mask(box, image.shape)
     refined = imageio.box_to_mask(box, image.shape, image, refine=True)
     assert refined.sum() < 0.6 * plain.sum()
