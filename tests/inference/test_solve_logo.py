@@ -43,3 +43,14 @@ def test_nothing_is_solved_outside_where():
     assert not logo[~where].any()
     rebuilt = alpha_over(logo, obj)
     np.testing.assert_array_equal(rebuilt[where], image[where])
+
+
+def test_an_empty_logo_is_one_transparent_pixel_on_the_unit_square():
+    """What a decomposition that found no mark hands on: still a valid placement (a unit
+    square at the origin, corners TL, TR, BR, BL) of an asset that shows nothing."""
+    from layerlift.inference.layers import logo_asset
+
+    asset, quad = logo_asset(np.zeros((30, 40, 4), np.uint8))
+    assert asset.shape == (1, 1, 4) and asset.dtype == np.uint8 and not asset.any()
+    np.testing.assert_array_equal(quad, [[0, 0], [1, 0], [1, 1], [0, 1]])
+    assert quad.dtype == np.float64
