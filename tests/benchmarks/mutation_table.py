@@ -69,6 +69,49 @@ EQUIVALENT: dict[str, str] = {
         ">= for >: equal sides have returned unchanged a line above",
     "layerlift.inference.crop.x_feathered_weight__mutmut_16":
         "np.clip's lower bound: a distance over a positive feather is never below 0",
+    # The sample run of 2026-12-01 (see the README).
+    "layerlift.inference.layers.x_cycle_error__mutmut_2":
+        "astype(None) for astype(np.float64): None means float64",
+    "layerlift.desktop.document.x_rotated_quad__mutmut_3":
+        "the centre argument ignored: no caller passes one (the canvas rotates about the "
+        "quad's own centre)",
+    "layerlift.desktop.document.x_stroke_coverage__mutmut_78":
+        "the pixel centres in float64 instead of float32: the same coverage (a stroke's "
+        "distances are far inside float32's precision)",
+    "layerlift.desktop.document.x_layers_from_decomposition__mutmut_17":
+        "np.asarray(quad) without float64: a decomposition's quad is float64 already "
+        "(logo_asset builds it so, the job only shifts it)",
+    "layerlift.desktop.document.x_rgb_to_rgba__mutmut_2":
+        "cvtColor's code None: OpenCV reads it as 0, which is COLOR_RGB2RGBA",
+    "layerlift.inference.engines.flux.lora.x_activate__mutmut_1":
+        "scale's default 2.0 for 1.0: every caller with a LoRA passes its scale, and "
+        "without one the scale is not used",
+    "layerlift.inference.export.x__write_png_layers__mutmut_14":
+        "zip(strict=False): the file names are made from these layers, one each",
+}
+
+# mutant name -> the test that kills it, added (or, for tests outside [tool.mutmut]'s
+# selection, found) after the run saw the mutant survive; each checked by applying the
+# mutant's change to the file by hand and watching the test fail. Counted as killed.
+KILLED_SINCE: dict[str, str] = {
+    "layerlift.desktop.document.x_fit_asset_in_quad__mutmut_40":
+        "tests/desktop/test_document.py::test_fit_asset_in_quad_keeps_aspect_and_centre",
+    "layerlift.inference.imageio.x__grabcut__mutmut_11":
+        "tests/inference/test_imageio.py::test_grabcut_refines_a_box_to_the_mark[2]",
+    "layerlift.desktop.project.x_parse_project__mutmut_14":
+        "tests/desktop/test_project_fields.py::test_a_damaged_field_is_refused_with_its_reason",
+    "layerlift.desktop.project.x__open_layerlift__mutmut_88":
+        "tests/desktop/test_project_fields.py::"
+        "test_a_project_too_large_to_open_says_what_it_would_hold",
+    **{f"layerlift.inference.engines.flux.lora.x_check_lora_file__mutmut_{n}":
+       "tests/inference/flux/test_lora.py::test_a_wrong_lora_is_refused_with_its_reason"
+       for n in (11, 29, 46)},
+    "layerlift.inference.imageio.x_being_written__mutmut_22":
+        "tests/inference/test_racing_writes.py::"
+        "test_a_write_that_starts_while_another_is_under_way_is_refused",
+    "layerlift.inference.layers.x_logo_asset__mutmut_16":
+        "tests/inference/test_solve_logo.py::"
+        "test_an_empty_logo_is_one_transparent_pixel_on_the_unit_square",
 }
 
 
@@ -113,6 +156,15 @@ def draw(table: dict[str, dict[str, str]], n: int, seed: int = 16) -> set[str]:
     return drawn
 
 
+def _row(name: str, c: Counter) -> str:
+    """One table row; the share is of the checked mutants that are not equivalent."""
+    real = c["survived"] - c["equivalent"]
+    share = f"{100 * real / max(1, c['checked'] - c['equivalent']):.1f} %" if c["checked"] \
+        else "-"
+    return (f"| {name} | {c['mutants']} | {c['checked']} | {c['killed']} ({c['timeout']}) | "
+            f"{c['since']} | {c['survived']} ({c['equivalent']}) | {c['no_tests']} | {share} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--survivors", action="store_true")
@@ -129,35 +181,30 @@ def main() -> None:
         drawn = draw(table, args.sample, args.seed)
         table = {module: {name: status for name, status in statuses.items() if name in drawn}
                  for module, statuses in table.items()}
-    print("| module | mutants | checked | killed (timeouts) | survived (equivalent) | no tests "
-          "| not killed / checked non-equivalent |")
-    print("|---|---|---|---|---|---|---|")
+    print("| module | mutants | checked | killed (timeouts) | killed since the run "
+          "| survived (equivalent) | no tests | not killed / checked non-equivalent |")
+    print("|---|---|---|---|---|---|---|---|")
     total: Counter = Counter()
     for module, statuses in table.items():
         counts = Counter(statuses.values())
-        counts["killed"] += counts["timeout"]
+        since = sum(1 for n, s in statuses.items()
+                    if s in ("survived", "no tests") and n in KILLED_SINCE)
         equivalent = sum(1 for n, s in statuses.items() if s == "survived" and n in EQUIVALENT)
-        checked = len(statuses) - counts["not checked"]
-        real = counts["survived"] + counts["no tests"] - equivalent
-        share = f"{100 * real / max(1, checked - equivalent):.1f} %" if checked else "-"
-        print(f"| {module} | {len(statuses)} | {checked} | {counts['killed']} "
-              f"({counts['timeout']}) | "
-              f"{counts['survived']} ({equivalent}) | {counts['no tests']} | {share} |")
-        total.update(mutants=len(statuses), checked=checked, killed=counts["killed"],
-                     timeout=counts["timeout"],
-                     survived=counts["survived"], equivalent=equivalent,
-                     no_tests=counts["no tests"])
-    real = total["survived"] + total["no_tests"] - total["equivalent"]
-    share = 100 * real / max(1, total["checked"] - total["equivalent"])
-    print(f"| all | {total['mutants']} | {total['checked']} | {total['killed']} "
-          f"({total['timeout']}) | "
-          f"{total['survived']} ({total['equivalent']}) | {total['no_tests']} | {share:.1f} % |")
+        row = Counter(mutants=len(statuses), checked=len(statuses) - counts["not checked"],
+                      killed=counts["killed"] + counts["timeout"], timeout=counts["timeout"],
+                      since=since, survived=counts["survived"] + counts["no tests"] - since,
+                      equivalent=equivalent, no_tests=counts["no tests"])
+        print(_row(module, row))
+        total.update(row)
+    print(_row("all", total))
     if args.survivors:
         for statuses in table.values():
             for name, status in statuses.items():
                 if status in ("survived", "no tests"):
                     why = EQUIVALENT.get(name, "")
-                    print(f"{status}: {name}" + (f"  (equivalent: {why})" if why else ""))
+                    since = KILLED_SINCE.get(name, "")
+                    print(f"{status}: {name}" + (f"  (equivalent: {why})" if why else "")
+                          + (f"  (killed since by {since})" if since else ""))
 
 
 if __name__ == "__main__":
