@@ -86,6 +86,8 @@ EQUIVALENT: dict[str, str] = {
     "layerlift.inference.engines.flux.lora.x_activate__mutmut_1":
         "scale's default 2.0 for 1.0: every caller with a LoRA passes its scale, and "
         "without one the scale is not used",
+    "layerlift.inference.export.x__write_ora_zip__mutmut_95":
+        "the mimetype's compress_type dropped: a ZipInfo is stored (uncompressed) unless told",
     "layerlift.inference.export.x__write_png_layers__mutmut_14":
         "zip(strict=False): the file names are made from these layers, one each",
 }
@@ -109,6 +111,9 @@ KILLED_SINCE: dict[str, str] = {
     "layerlift.inference.imageio.x_being_written__mutmut_22":
         "tests/inference/test_racing_writes.py::"
         "test_a_write_that_starts_while_another_is_under_way_is_refused",
+    "layerlift.inference.crop.x_extract__mutmut_63":
+        "tests/inference/test_api_forwarding.py::"
+        "test_a_window_shrunk_for_the_engine_is_area_averaged_and_grown_back_smooth",
     "layerlift.inference.layers.x_logo_asset__mutmut_16":
         "tests/inference/test_solve_logo.py::"
         "test_an_empty_logo_is_one_transparent_pixel_on_the_unit_square",
