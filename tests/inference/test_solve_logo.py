@@ -54,3 +54,19 @@ def test_an_empty_logo_is_one_transparent_pixel_on_the_unit_square():
     assert asset.shape == (1, 1, 4) and asset.dtype == np.uint8 and not asset.any()
     np.testing.assert_array_equal(quad, [[0, 0], [1, 0], [1, 1], [0, 1]])
     assert quad.dtype == np.float64
+
+
+def test_a_hairline_logo_one_pixel_high_or_wide_has_its_box():
+    from layerlift.inference.layers import logo_asset, logo_bbox
+
+    line = np.zeros((30, 40, 4), np.uint8)
+    line[12, 5:25] = (10, 20, 30, 200)
+    assert logo_bbox(line) == (5, 12, 25, 13)
+    asset, quad = logo_asset(line)
+    np.testing.assert_array_equal(asset, line[12:13, 5:25])
+    np.testing.assert_array_equal(quad, [[5, 12], [25, 12], [25, 13], [5, 13]])
+    assert logo_bbox(line.transpose(1, 0, 2)) == (12, 5, 13, 25)
+    dot = np.zeros((30, 40, 4), np.uint8)
+    dot[0, 39, 3] = 1                     # the faintest pixel, in a corner
+    assert logo_bbox(dot) == (39, 0, 40, 1)
+    assert logo_bbox(np.zeros((30, 40, 4), np.uint8)) is None
