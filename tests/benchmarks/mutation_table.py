@@ -114,6 +114,8 @@ KILLED_SINCE: dict[str, str] = {
     "layerlift.inference.crop.x_extract__mutmut_63":
         "tests/inference/test_api_forwarding.py::"
         "test_a_window_shrunk_for_the_engine_is_area_averaged_and_grown_back_smooth",
+    "layerlift.inference.imageio.x_sweep_stale__mutmut_24":
+        "tests/e2e/test_hard_stops.py::test_what_a_killed_run_left_is_removed_by_the_next_run",
     "layerlift.inference.layers.x_logo_bbox__mutmut_9":
         "tests/inference/test_solve_logo.py::test_a_hairline_logo_one_pixel_high_or_wide_has_its_box",
     "layerlift.inference.layers.x_logo_asset__mutmut_16":
