@@ -116,6 +116,13 @@ KILLED_SINCE: dict[str, str] = {
         "test_a_window_shrunk_for_the_engine_is_area_averaged_and_grown_back_smooth",
     "layerlift.inference.imageio.x_sweep_stale__mutmut_24":
         "tests/e2e/test_hard_stops.py::test_what_a_killed_run_left_is_removed_by_the_next_run",
+    "layerlift.desktop.document.xǁDocumentǁset_mask__mutmut_6":
+        "tests/desktop/test_document.py::"
+        "test_set_mask_keeps_soft_coverage_and_turns_a_bool_mask_into_255",
+    "layerlift.inference.export.x_psd_bytes__mutmut_3":
+        "tests/inference/test_big_inputs.py::test_the_psd_is_the_same_in_bands",
+    "layerlift.inference.imageio.x__short__mutmut_13":
+        "tests/inference/test_imageio.py::test_a_library_error_is_folded_into_one_short_line",
     "layerlift.inference.layers.x_logo_bbox__mutmut_9":
         "tests/inference/test_solve_logo.py::test_a_hairline_logo_one_pixel_high_or_wide_has_its_box",
     "layerlift.inference.layers.x_logo_asset__mutmut_16":

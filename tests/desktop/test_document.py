@@ -189,3 +189,20 @@ def test_a_snapshot_copies_the_marked_part_of_the_mask():
     before = copy.mask.copy()
     d.fill_rect((0, 0, 60, 50))                      # edits after the snapshot stay out of it
     assert np.array_equal(copy.mask, before)
+
+
+def test_set_mask_keeps_soft_coverage_and_turns_a_bool_mask_into_255():
+    d = doc()
+    soft = np.zeros((100, 120), np.uint8)
+    soft[10:20, 30:40] = 130                   # a soft brush edge: counts as logo, barely
+    soft[40, 50] = 90                          # painted a little: not logo
+    events = []
+    d.listeners.append(lambda e, p: events.append((e, p)))
+    d.set_mask(soft)
+    np.testing.assert_array_equal(d.mask, soft)
+    assert d.mask_box() == (30, 10, 40, 20) and events == [("mask", (0, 0, 120, 100))]
+    d.set_mask(soft > 100)
+    assert d.mask.dtype == np.uint8 and set(np.unique(d.mask)) == {0, 255}
+    assert d.mask_extent == (30, 10, 40, 20)
+    with pytest.raises(ValueError):
+        d.set_mask(np.zeros((10, 10), bool))

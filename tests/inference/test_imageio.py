@@ -493,3 +493,13 @@ def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp
     with pytest.raises(InputError, match="disk full"):
         export.write_ora(path, layers)
     assert sorted(tmp_path.iterdir()) == [path] and ora.read_ora(path)[1] == extra
+
+
+def test_a_library_error_is_folded_into_one_short_line():
+    """What goes into our messages from a decoder's error: one line, at most 120 characters,
+    a cut one ending in "..."; an error without text is named by its type."""
+    long = ValueError("bad  chunk\n" + "x" * 200)
+    text = imageio._short(long)
+    assert len(text) == 120 and text == ("bad chunk " + "x" * 107 + "...")
+    assert imageio._short(ValueError("y" * 120)) == "y" * 120
+    assert imageio._short(EOFError()) == "EOFError"
