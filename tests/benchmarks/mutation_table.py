@@ -191,6 +191,8 @@ def main() -> None:
     args = parser.parse_args()
     table = results(earlier=tuple(args.earlier))
     if args.draw:
+        if not table:
+            raise SystemExit("no mutants yet: run mutmut once (any part) to make them")
         print("\n".join(sorted(draw(table, args.draw, args.seed))))
         return
     if args.sample:
