@@ -86,6 +86,13 @@ EQUIVALENT: dict[str, str] = {
     "layerlift.inference.engines.flux.lora.x_activate__mutmut_1":
         "scale's default 2.0 for 1.0: every caller with a LoRA passes its scale, and "
         "without one the scale is not used",
+    "layerlift.inference.layers.x_alpha_over__mutmut_25":
+        "np.clip's upper bound 256: a blend of two uint8 images with weights in [0, 1] "
+        "never passes 255",
+    "layerlift.inference.api.x_enforce_outside__mutmut_9":
+        "the window runs on to the photo's right edge: the same layers (every engine starts "
+        "from a copy of the input and an empty logo, and the cycle error counts mask pixels "
+        "only); only more pixels are copied",
     "layerlift.inference.export.x__write_ora_zip__mutmut_95":
         "the mimetype's compress_type dropped: a ZipInfo is stored (uncompressed) unless told",
     "layerlift.inference.export.x__write_png_layers__mutmut_14":
