@@ -89,6 +89,8 @@ EQUIVALENT: dict[str, str] = {
     "layerlift.inference.layers.x_alpha_over__mutmut_25":
         "np.clip's upper bound 256: a blend of two uint8 images with weights in [0, 1] "
         "never passes 255",
+    "layerlift.inference.layers.x_minimum_alpha__mutmut_12":
+        "i >= o for i > o: where they are equal the step up is (i - o) / ... = 0 either way",
     "layerlift.inference.api.x_enforce_outside__mutmut_9":
         "the window runs on to the photo's right edge: the same layers (every engine starts "
         "from a copy of the input and an empty logo, and the cycle error counts mask pixels "
