@@ -70,3 +70,18 @@ def test_a_hairline_logo_one_pixel_high_or_wide_has_its_box():
     dot[0, 39, 3] = 1                     # the faintest pixel, in a corner
     assert logo_bbox(dot) == (39, 0, 40, 1)
     assert logo_bbox(np.zeros((30, 40, 4), np.uint8)) is None
+
+
+def test_solving_outside_where_prints_no_numpy_warning():
+    """Where `where` forbids a logo but the photo differs from the surface, the colour is
+    divided by alpha 0 and thrown away: no RuntimeWarning may reach the user's terminal."""
+    import warnings
+
+    image = np.full((8, 8, 3), 200, np.uint8)
+    surface = np.full((8, 8, 3), 100, np.uint8)
+    where = np.zeros((8, 8), bool)
+    where[2:4, 2:4] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logo = solve_logo(image, surface, np.zeros((8, 8)), where)
+    assert logo[..., 3][~where].max() == 0 and logo[..., 3][where].min() > 0
