@@ -503,3 +503,13 @@ def test_a_library_error_is_folded_into_one_short_line():
     assert len(text) == 120 and text == ("bad chunk " + "x" * 107 + "...")
     assert imageio._short(ValueError("y" * 120)) == "y" * 120
     assert imageio._short(EOFError()) == "EOFError"
+
+
+def test_a_bool_mask_is_saved_as_a_black_and_white_png(tmp_path):
+    mask = np.zeros((6, 9), bool)
+    mask[2:4, 3:7] = True
+    imageio.save_png(tmp_path / "mask.png", mask)
+    with Image.open(tmp_path / "mask.png") as im:
+        assert im.mode == "L"
+        np.testing.assert_array_equal(np.asarray(im), np.where(mask, 255, 0))
+    np.testing.assert_array_equal(imageio.load_mask(tmp_path / "mask.png", mask.shape), mask)
