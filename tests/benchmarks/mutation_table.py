@@ -148,6 +148,9 @@ KILLED_SINCE: dict[str, str] = {
         "tests/e2e/test_hard_stops.py::test_a_killed_file_write_is_swept_by_the_next_write",
     "layerlift.desktop.document.x_replacement_placement__mutmut_33":
         "tests/desktop/test_bend.py::test_a_replaced_bent_mark_offers_its_bend_back",
+    "layerlift.inference.export.x_ora_bytes__mutmut_4":
+        "tests/inference/test_imageio.py::"
+        "test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly",
     "layerlift.inference.layers.x_logo_bbox__mutmut_9":
         "tests/inference/test_solve_logo.py::test_a_hairline_logo_one_pixel_high_or_wide_has_its_box",
     "layerlift.inference.layers.x_logo_asset__mutmut_16":

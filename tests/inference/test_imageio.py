@@ -481,9 +481,9 @@ def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp
     export.write_ora(path, layers, {"note.txt": b"hi"})
     back, extra = ora.read_ora(path)
     (tmp_path / "mem.ora").write_bytes(export.ora_bytes(layers, {"note.txt": b"hi"}))
-    again, _ = ora.read_ora(tmp_path / "mem.ora")
+    again, again_extra = ora.read_ora(tmp_path / "mem.ora")
     (tmp_path / "mem.ora").unlink()
-    assert extra == {"note.txt": b"hi"}
+    assert extra == again_extra == {"note.txt": b"hi"}
     for a, b, c in zip(back, again, layers, strict=True):
         assert a.name == b.name == c.name and (a.rgba == c.rgba).all() and (b.rgba == c.rgba).all()
 
