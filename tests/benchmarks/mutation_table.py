@@ -102,6 +102,11 @@ EQUIVALENT: dict[str, str] = {
     **{f"layerlift.desktop.document.x_quad_bbox__mutmut_{n}":
        "quad_bbox has no caller (dead code, left for whoever next edits document.py to "
        "remove)" for n in range(1, 39)},
+    "layerlift.desktop.project.x__open_layerlift__mutmut_99":
+        "zip(strict=False): the lengths are compared, with their own error, above",
+    "layerlift.desktop.project.x__parse_entry__mutmut_29":
+        "a missing name left None instead of \"\": the reader takes `name or` the ORA "
+        "layer's name either way",
     "layerlift.inference.export.x__write_png_layers__mutmut_14":
         "zip(strict=False): the file names are made from these layers, one each",
 }
