@@ -107,6 +107,9 @@ EQUIVALENT: dict[str, str] = {
     "layerlift.desktop.project.x__parse_entry__mutmut_29":
         "a missing name left None instead of \"\": the reader takes `name or` the ORA "
         "layer's name either way",
+    "layerlift.inference.imageio.x_save_png__mutmut_1":
+        "zlib level 7 for 6 by default: the same pixels, only the file's size and the time "
+        "to write it change",
     "layerlift.inference.export.x__write_png_layers__mutmut_14":
         "zip(strict=False): the file names are made from these layers, one each",
 }
