@@ -95,6 +95,9 @@ EQUIVALENT: dict[str, str] = {
         "the window runs on to the photo's right edge: the same layers (every engine starts "
         "from a copy of the input and an empty logo, and the cycle error counts mask pixels "
         "only); only more pixels are copied",
+    "layerlift.inference.api.x_enforce_outside__mutmut_3":
+        "window None: the same fix over the whole photo (mask[None] adds an axis), the same "
+        "cycle error; only slower",
     "layerlift.inference.export.x__write_ora_zip__mutmut_95":
         "the mimetype's compress_type dropped: a ZipInfo is stored (uncompressed) unless told",
     "layerlift.inference.export.x__write_ora_zip__mutmut_30":
@@ -159,6 +162,8 @@ KILLED_SINCE: dict[str, str] = {
     "layerlift.inference.export.x_ora_bytes__mutmut_4":
         "tests/inference/test_imageio.py::"
         "test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly",
+    "layerlift.inference.export.x__write_png_layers__mutmut_36":
+        "tests/inference/test_export.py::test_png_folder_with_manifest",
     "layerlift.inference.layers.x_logo_bbox__mutmut_9":
         "tests/inference/test_solve_logo.py::test_a_hairline_logo_one_pixel_high_or_wide_has_its_box",
     "layerlift.inference.layers.x_logo_asset__mutmut_16":

@@ -204,6 +204,9 @@ def test_png_folder_with_manifest(tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert [entry["name"] for entry in manifest["layers"]] == ["Logo", "Object"]
     assert manifest["width"] == 64 and manifest["height"] == 48
+    # What a script reading the folder keys on.
+    assert (manifest["format"], manifest["version"], manifest["order"]) == \
+        ("layerlift-layers", 1, "top first")
     assert all(entry["visible"] and entry["opacity"] == 1.0 for entry in manifest["layers"])
     files = {entry["name"]: folder / entry["file"] for entry in manifest["layers"]}
     assert sorted(os.listdir(folder)) == ["logo.png", "manifest.json", "object.png"]
