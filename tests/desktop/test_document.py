@@ -82,6 +82,9 @@ def test_fit_asset_in_quad_keeps_aspect_and_centre():
     fitted = fit_asset_in_quad(wide, quad)
     np.testing.assert_allclose(fitted, [[0, 37.5], [100, 37.5], [100, 62.5], [0, 62.5]],
                                atol=1e-4)
+    tall = np.zeros((40, 10, 4), np.uint8)       # a tall logo sits centred across the width
+    np.testing.assert_allclose(fit_asset_in_quad(tall, quad),
+                               [[37.5, 0], [62.5, 0], [62.5, 100], [37.5, 100]], atol=1e-4)
     rotated = rotated_quad(quad, 30)
     fitted = fit_asset_in_quad(wide, rotated)
     np.testing.assert_allclose(fitted.mean(axis=0), rotated.mean(axis=0), atol=1e-4)
@@ -186,3 +189,20 @@ def test_a_snapshot_copies_the_marked_part_of_the_mask():
     before = copy.mask.copy()
     d.fill_rect((0, 0, 60, 50))                      # edits after the snapshot stay out of it
     assert np.array_equal(copy.mask, before)
+
+
+def test_set_mask_keeps_soft_coverage_and_turns_a_bool_mask_into_255():
+    d = doc()
+    soft = np.zeros((100, 120), np.uint8)
+    soft[10:20, 30:40] = 130                   # a soft brush edge: counts as logo, barely
+    soft[40, 50] = 90                          # painted a little: not logo
+    events = []
+    d.listeners.append(lambda e, p: events.append((e, p)))
+    d.set_mask(soft)
+    np.testing.assert_array_equal(d.mask, soft)
+    assert d.mask_box() == (30, 10, 40, 20) and events == [("mask", (0, 0, 120, 100))]
+    d.set_mask(soft > 100)
+    assert d.mask.dtype == np.uint8 and set(np.unique(d.mask)) == {0, 255}
+    assert d.mask_extent == (30, 10, 40, 20)
+    with pytest.raises(ValueError):
+        d.set_mask(np.zeros((10, 10), bool))

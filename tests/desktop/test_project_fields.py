@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from layerlift.desktop.document import LOGO, OBJECT, ORIGINAL, Document, Layer, rgb_to_rgba
 from layerlift.desktop.project import open_project, save_project
@@ -234,3 +235,108 @@ def test_the_logo_and_the_mask_are_stored_as_windows(tmp_path):
     a = expected[..., 3:4].astype(float) * 0.4 / 255
     white = np.rint(expected[..., :3] * a + 255 * (1 - a))
     assert np.abs(merged.astype(int) - white).max() <= 1
+
+
+def _set(path, value):
+    """An edit of project.json: the value at `path` (keys and list indexes) replaced."""
+    def edit(project):
+        if not path:
+            return value
+        target = project
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return project
+    return edit
+
+
+# Each damaged field of project.json, and the reason the refusal gives for it.
+Q = "layer 0's quad is not 4 corners of finite numbers"
+DAMAGED_FIELDS = [
+    ((), ["layers"], "no list of layers"),
+    (("layers",), {"0": {}}, "no list of layers"),
+    (("mask_layer",), 7, "mask_layer is not a name"),
+    (("layers", 1), "Clean", "layer 1 is not an object"),
+    (("layers", 0, "name"), 5, "layer 0's name is not text"),
+    (("layers", 2, "kind"), ["original"], "layer 2's kind is not text"),
+    (("layers", 0, "asset"), 3, "layer 0's asset is not a file name"),
+    (("layers", 0, "ink"), {"file": "ink-0.png"}, "layer 0's ink is not a file name"),
+    (("layers", 0, "quad"), [[0, 0], [1, 0], [1, 1]], Q),
+    (("layers", 0, "quad"), [0, 0, 1, 0, 1, 1, 0, 1e8], Q),
+    (("layers", 0, "quad"), [0, 0, 1, 0, 1, 1, 0, True], Q),
+    (("layers", 0, "bend"), 100.5, "layer 0's bend is not between -100 and 100"),
+    (("layers", 0, "bend"), "flat", "layer 0's bend is not between -100 and 100"),
+    (("layers", 0, "tint"), "red", "layer 0's tint is not a colour"),
+    (("layers", 0, "tint"), [255, 0], "layer 0's tint is not a colour"),
+    (("layers", 0, "tint"), [255, 0, 256], "layer 0's tint is not a colour"),
+    (("layers", 0, "tint"), [-1, 0, 0], "layer 0's tint is not a colour"),
+    (("layers", 0, "tint_strength"), 1.5, "layer 0's tint_strength is not between 0 and 1"),
+    (("layers", 0, "tint_strength"), -0.1, "layer 0's tint_strength is not between 0 and 1"),
+]
+
+
+@pytest.mark.parametrize("path, value, reason", DAMAGED_FIELDS,
+                         ids=[reason for _, _, reason in DAMAGED_FIELDS])
+def test_a_damaged_field_is_refused_with_its_reason(tmp_path, path, value, reason):
+    """The refusal names the file and says which field is off, so a user can tell a damaged
+    project from a bug."""
+    import re
+
+    from layerlift.inference.errors import InputError
+
+    good = tmp_path / "good.ora"
+    save_project(_document(), good)
+    bad = _with_project_json(good, tmp_path / "bad.ora", _set(path, value))
+    with pytest.raises(InputError) as refused:
+        open_project(bad)
+    assert re.fullmatch(rf"(.*/)?bad\.ora: the Layerlift project data is damaged "
+                        rf"\({re.escape(reason)}\)", str(refused.value)), refused.value
+
+
+def test_a_project_nested_too_deeply_is_refused_as_damaged(tmp_path):
+    from layerlift.inference.errors import InputError
+
+    good = tmp_path / "good.ora"
+    save_project(_document(), good)
+    deep = _rewritten(good, tmp_path / "deep.ora",
+                      lambda name, data: b"[" * 100_000 + b"]" * 100_000
+                      if name.endswith("project.json") else data)
+    with pytest.raises(InputError, match=r"deep\.ora: the Layerlift project data is damaged "
+                                         r"\(nested too deeply\)$"):
+        open_project(deep)
+
+
+def test_fields_older_projects_lack_take_their_defaults(tmp_path):
+    """A quad as 8 numbers, no bend, a tint without a strength, a layer without a kind."""
+    good = tmp_path / "good.ora"
+    doc = _document()
+    save_project(doc, good)
+
+    def older(project):
+        logo, clean = project["layers"][0], project["layers"][1]
+        logo["quad"] = [v for corner in logo["quad"] for v in corner]
+        del logo["bend"], logo["tint_strength"]
+        del clean["kind"]
+        return project
+    back, _ = open_project(_with_project_json(good, tmp_path / "old.ora", older))
+    logo, clean = back.layers[0], back.layers[1]
+    np.testing.assert_array_equal(logo.quad, doc.layers[0].quad)
+    assert logo.bend == 0.0 and logo.tint == (12, 200, 34) and logo.tint_strength == 1.0
+    assert clean.kind == "layer"
+
+
+def test_a_project_too_large_to_open_says_what_it_would_hold(tmp_path):
+    """Refused before any picture is decoded, naming what the memory would be for."""
+    from layerlift.inference.errors import InputError
+    from layerlift.inference.export import ExportLayer, write_ora
+    from layerlift.inference.ora import Limits
+
+    small = Limits(memory=64 * 1024, ratio=1)
+    save_project(_document(), tmp_path / "p.ora")
+    with pytest.raises(InputError, match=r"p\.ora: opening it would take about .* of memory "
+                                         r"for 4 layers on a 80x60 canvas and its logo, far"):
+        open_project(tmp_path / "p.ora", small)
+    write_ora(tmp_path / "theirs.ora", [ExportLayer("Only", np.zeros((60, 80, 4), np.uint8))])
+    with pytest.raises(InputError, match=r"theirs\.ora: opening it would take about .* of "
+                                         r"memory for 1 layer on a 80x60 canvas, far"):
+        open_project(tmp_path / "theirs.ora", small)

@@ -114,3 +114,24 @@ def test_the_api_enforces_the_contract_and_reports_the_cycle(monkeypatch):
     assert meta["cycle_error"] == pytest.approx(51 / 255)               # inside the mask only
     assert meta["cycle_psnr"] == pytest.approx(10 * np.log10((255 / 51) ** 2))
     assert meta["timings"]["engine_s"] == 0.0 and 0 < meta["timings"]["total_s"] < 60
+
+
+def test_a_window_shrunk_for_the_engine_is_area_averaged_and_grown_back_smooth():
+    """What the engine sees of a large window: each pixel the mean of the block it stands
+    for (no aliasing of fine texture); a small window grows with the same cubic as above."""
+    import cv2
+
+    from layerlift.inference.crop import extract
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    out = extract(image, CropBox(0, 0, 64), 16)
+    blocks = image.reshape(16, 4, 16, 4, 3).astype(float).mean(axis=(1, 3))
+    assert out.shape == (16, 16, 3)
+    assert np.abs(out - blocks).max() <= 0.5 + 1e-9
+    grown = extract(image[:16, :16], CropBox(0, 0, 16), 48)
+    cubic = cv2.resize(image[:16, :16], (48, 48), interpolation=cv2.INTER_CUBIC)
+    np.testing.assert_array_equal(grown, cubic)
+    nearest = extract(image, CropBox(0, 0, 64), 16, nearest=True)    # masks, labels
+    np.testing.assert_array_equal(nearest, cv2.resize(image, (16, 16),
+                                                      interpolation=cv2.INTER_NEAREST))

@@ -204,6 +204,9 @@ def test_png_folder_with_manifest(tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert [entry["name"] for entry in manifest["layers"]] == ["Logo", "Object"]
     assert manifest["width"] == 64 and manifest["height"] == 48
+    # What a script reading the folder keys on.
+    assert (manifest["format"], manifest["version"], manifest["order"]) == \
+        ("layerlift-layers", 1, "top first")
     assert all(entry["visible"] and entry["opacity"] == 1.0 for entry in manifest["layers"])
     files = {entry["name"]: folder / entry["file"] for entry in manifest["layers"]}
     assert sorted(os.listdir(folder)) == ["logo.png", "manifest.json", "object.png"]
@@ -402,6 +405,29 @@ def _with_a_window():
               export.ExportLayer("Object", np.dstack([obj, np.full(obj.shape[:2], 255,
                                                                    np.uint8)]))]
     return obj, logo, layers
+
+
+def test_ora_stack_xml_is_the_openraster_layout(tmp_path):
+    """What other painting programs read: <image> holding one <stack> of <layer>s (top
+    first), each with its file, offset, opacity, visibility and blend spelled as the
+    OpenRaster spec does (readers match "hidden" and "visible" exactly)."""
+    import xml.etree.ElementTree as ET
+
+    obj, logo = _layers()
+    layers = _export_layers(obj, logo)
+    layers[0].opacity, layers[1].visible = 0.25, False
+    export.write_ora(tmp_path / "s.ora", layers)
+    with zipfile.ZipFile(tmp_path / "s.ora") as z:
+        root = ET.fromstring(z.read("stack.xml"))
+        names = set(z.namelist())
+    assert root.tag == "image" and root.attrib == {"version": "0.0.3", "w": "64", "h": "48"}
+    assert [child.tag for child in root] == ["stack"]
+    assert [el.attrib for el in root[0]] == [
+        {"name": "Logo", "src": "data/logo.png", "x": "0", "y": "0", "opacity": "0.2500",
+         "visibility": "visible", "composite-op": "svg:src-over"},
+        {"name": "Object", "src": "data/object.png", "x": "0", "y": "0", "opacity": "1.0000",
+         "visibility": "hidden", "composite-op": "svg:src-over"}]
+    assert {"data/logo.png", "data/object.png"} <= names
 
 
 def test_a_window_layer_is_stored_at_its_offset_in_ora_and_psd(tmp_path):

@@ -339,13 +339,14 @@ def test_box_to_mask_errors(box, words):
         imageio.box_to_mask(box, (10, 12))
 
 
-def test_grabcut_refines_a_box_to_the_mark():
+@pytest.mark.parametrize("k", [1, 2])   # 2: a box over 64 px, where the margin grows with it
+def test_grabcut_refines_a_box_to_the_mark(k):
     rng = np.random.default_rng(0)
-    image = (rng.normal(150, 6, (120, 160, 3))).clip(0, 255).astype(np.uint8)
-    yy, xx = np.mgrid[:120, :160]
-    disc = (yy - 60) ** 2 + (xx - 80) ** 2 < 18 ** 2
+    image = (rng.normal(150, 6, (120 * k, 160 * k, 3))).clip(0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[:120 * k, :160 * k]
+    disc = (yy - 60 * k) ** 2 + (xx - 80 * k) ** 2 < (18 * k) ** 2
     image[disc] = (200, 20, 30)
-    box = (50, 30, 110, 90)
+    box = (50 * k, 30 * k, 110 * k, 90 * k)
     plain = imageio.box_to_mask(box, image.shape)
     refined = imageio.box_to_mask(box, image.shape, image, refine=True)
     assert refined.sum() < 0.6 * plain.sum()
@@ -480,9 +481,9 @@ def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp
     export.write_ora(path, layers, {"note.txt": b"hi"})
     back, extra = ora.read_ora(path)
     (tmp_path / "mem.ora").write_bytes(export.ora_bytes(layers, {"note.txt": b"hi"}))
-    again, _ = ora.read_ora(tmp_path / "mem.ora")
+    again, again_extra = ora.read_ora(tmp_path / "mem.ora")
     (tmp_path / "mem.ora").unlink()
-    assert extra == {"note.txt": b"hi"}
+    assert extra == again_extra == {"note.txt": b"hi"}
     for a, b, c in zip(back, again, layers, strict=True):
         assert a.name == b.name == c.name and (a.rgba == c.rgba).all() and (b.rgba == c.rgba).all()
 
@@ -492,3 +493,23 @@ def test_ora_streamed_to_its_file_equals_the_in_memory_one_and_fails_cleanly(tmp
     with pytest.raises(InputError, match="disk full"):
         export.write_ora(path, layers)
     assert sorted(tmp_path.iterdir()) == [path] and ora.read_ora(path)[1] == extra
+
+
+def test_a_library_error_is_folded_into_one_short_line():
+    """What goes into our messages from a decoder's error: one line, at most 120 characters,
+    a cut one ending in "..."; an error without text is named by its type."""
+    long = ValueError("bad  chunk\n" + "x" * 200)
+    text = imageio._short(long)
+    assert len(text) == 120 and text == ("bad chunk " + "x" * 107 + "...")
+    assert imageio._short(ValueError("y" * 120)) == "y" * 120
+    assert imageio._short(EOFError()) == "EOFError"
+
+
+def test_a_bool_mask_is_saved_as_a_black_and_white_png(tmp_path):
+    mask = np.zeros((6, 9), bool)
+    mask[2:4, 3:7] = True
+    imageio.save_png(tmp_path / "mask.png", mask)
+    with Image.open(tmp_path / "mask.png") as im:
+        assert im.mode == "L"
+        np.testing.assert_array_equal(np.asarray(im), np.where(mask, 255, 0))
+    np.testing.assert_array_equal(imageio.load_mask(tmp_path / "mask.png", mask.shape), mask)

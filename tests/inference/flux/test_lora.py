@@ -217,3 +217,94 @@ def test_perfect_model_output_gives_the_true_layers(tiny_folder, lora_file, fres
     assert np.abs(layers.object[mask].astype(float) - surface).max() <= 2
     assert layers.meta["candidate_score"] < 0.01
     assert layers.meta["candidate_score_kind"] == "model rebuild error"
+
+
+# ---- each way a LoRA file can be wrong gets its own one-line reason, from the header alone:
+# a user handed "refused" with no reason cannot tell a pickle from a LoRA for another model.
+# These files are written byte by byte (no torch), so the checks run in milliseconds.
+
+A, B = "transformer.proj_out.lora_A.weight", "transformer.proj_out.lora_B.weight"
+TENSOR = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
+MODULES = {"", "proj_out", "norm_out"}
+
+
+def _file(tmp_path, header, name="l.safetensors"):
+    """A .safetensors file with this JSON header (and room for its tensors' bytes)."""
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    path = tmp_path / name
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(64))
+    return path
+
+
+CASES = [
+    ({"__metadata__": ["r", 4], A: TENSOR, B: TENSOR},
+     "l.safetensors: its __metadata__ is not an object"),
+    ({"__metadata__": {"format": "pt"}}, "l.safetensors holds no tensors"),
+    ({A: TENSOR, B: TENSOR, "lora_unet_down.alpha": TENSOR},
+     "l.safetensors is not a diffusers-format FLUX LoRA (unexpected key "
+     "'lora_unet_down.alpha'; expected transformer.<module>.lora_A.weight / "
+     "lora_B.weight)"),
+    ({A: TENSOR}, "l.safetensors: proj_out lacks its lora_A or lora_B weight"),
+    ({B: TENSOR}, "l.safetensors: proj_out lacks its lora_A or lora_B weight"),
+    ({A: TENSOR, B: TENSOR, "transformer.nowhere.lora_A.weight": TENSOR,
+      "transformer.nowhere.lora_B.weight": TENSOR},
+     "l.safetensors does not fit this FLUX transformer (no module 'nowhere')"),
+    ({"__metadata__": {lora.METADATA_KEY: "{not json"}, A: TENSOR, B: TENSOR},
+     "l.safetensors: unreadable adapter metadata (not a JSON object)"),
+    ({"__metadata__": {lora.METADATA_KEY: "[16]"}, A: TENSOR, B: TENSOR},
+     "l.safetensors: unreadable adapter metadata (not a JSON object)"),
+    ([A, B], "l.safetensors is not a .safetensors LoRA"),
+    (b"{" * 30 + b"}" * 30, "l.safetensors is not a .safetensors LoRA (its header is not "
+                            "valid)"),
+    (b"\xff\xfe{}", "l.safetensors is not a .safetensors LoRA (its header is not valid)"),
+]
+
+
+@pytest.mark.parametrize("header, reason", CASES, ids=range(len(CASES)))
+def test_a_wrong_lora_is_refused_with_its_reason(tmp_path, header, reason):
+    with pytest.raises(EngineUnavailable) as refused:
+        lora.check_lora_file(_file(tmp_path, header), MODULES)
+    assert isinstance(refused.value, InputError) and str(refused.value) == reason
+
+
+def test_a_file_that_is_no_safetensors_is_refused_with_its_reason(tmp_path):
+    short = tmp_path / "short.safetensors"
+    short.write_bytes(b"\x05\x00\x00")
+    pickle = tmp_path / "p.safetensors"
+    pickle.write_bytes(b"\x80\x04\x95" + bytes(200))     # a pickle's first bytes
+    one = tmp_path / "one.safetensors"
+    one.write_bytes(struct.pack("<Q", 1) + b"{" + bytes(8))
+    cases = {
+        short: "short.safetensors is not a .safetensors LoRA (too short)",
+        pickle: "p.safetensors is not a .safetensors LoRA (pickle checkpoints and other "
+                "formats are refused; convert it to diffusers .safetensors)",
+        one: "one.safetensors is not a .safetensors LoRA (pickle checkpoints and other "
+             "formats are refused; convert it to diffusers .safetensors)",
+        tmp_path / "absent.safetensors": f"LoRA file not found: {tmp_path}/absent.safetensors",
+        tmp_path: f"LoRA file not found: {tmp_path}",
+    }
+    for path, reason in cases.items():
+        with pytest.raises(EngineUnavailable) as refused:
+            lora.read_header(path)
+        assert str(refused.value) == reason
+
+
+def test_a_header_as_long_as_the_file_allows_is_read(tmp_path):
+    """The length may reach the file's end exactly (a file of tensors with no data)."""
+    raw = json.dumps({"__metadata__": {"format": "pt"}}).encode()
+    path = tmp_path / "exact.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    assert lora.read_header(path) == {"__metadata__": {"format": "pt"}}
+
+
+def test_the_adapter_metadata_comes_back_without_its_prefix(tmp_path):
+    config = {"transformer.r": 4, "transformer.lora_alpha": 8, "transformer.target_modules":
+              ["proj_out"]}
+    header = {"__metadata__": {lora.METADATA_KEY: json.dumps(config)}, A: TENSOR, B: TENSOR}
+    assert lora.check_lora_file(_file(tmp_path, header), MODULES) == {
+        "r": 4, "lora_alpha": 8, "target_modules": ["proj_out"]}
+    assert lora.check_lora_file(_file(tmp_path, {A: TENSOR, B: TENSOR}), MODULES) == {}
+    # Without the transformer's module names only the file itself is checked.
+    odd = {"transformer.nowhere.lora_A.weight": TENSOR, "transformer.nowhere.lora_B.weight":
+           TENSOR}
+    assert lora.check_lora_file(_file(tmp_path, odd)) == {}
