@@ -79,6 +79,6 @@ def test_ray_photo_that_kills_its_actor_fails_once_retried(local_ray, tmp_path, 
     (failure,) = result.failures
     assert failure["input"].endswith("killer.png") and "Ray worker died" in failure["error"]
     crashes = [line for line in local_ray.read_text().splitlines() if line.startswith("crash")]
-    # tried once more, not forever (Ray may count an actor lost before the call reached it
-    # as the retry, so the photo itself may have run only once)
-    assert 1 <= len(crashes) <= 2
+    # tried a few times, not forever: twice with a photo queued behind it, twice alone (Ray
+    # may count an actor lost before the call reached it as a try, so fewer runs are fine)
+    assert 1 <= len(crashes) <= 4
