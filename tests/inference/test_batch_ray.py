@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 from layerlift.inference import cli, engines
-from layerlift.inference.batch import run_batch
-from layerlift.inference.batch.on_ray import Decomposer
+from layerlift.inference.batch import on_ray, run_batch
 from layerlift.inference.batch.work import Job
 from tests.inference.batch_engines import LOG_ENV
 from tests.inference.test_batch import (
@@ -87,19 +86,15 @@ def test_ray_photo_that_kills_its_actor_fails_once_retried(local_ray, tmp_path, 
     assert 1 <= len(crashes) <= 4
 
 
-def test_an_actor_runs_opencv_on_as_many_threads_as_it_holds_cpus(tmp_path):
+def test_an_actor_runs_opencv_on_as_many_threads_as_it_holds_cpus(tmp_path, monkeypatch):
     # (OpenCV would take every core of the node, so two one-CPU actors on two cores would
     # run four threads)
-    import cv2
-
+    started = []
+    monkeypatch.setattr(on_ray, "start_worker",
+                        lambda engine, entry, threads: started.append((engine, threads)))
     job = Job(out=str(tmp_path), settings={"engine": "classical"}, candidates=1,
               grabcut=False, run="r", settings_key="k", engine_entry=engines.ENGINES["classical"])
-    actor = type("OneCpuDecomposer", (Decomposer,), {"job_json": json.dumps(job.__dict__),
-                                                      "threads": 1})
-    saved = cv2.getNumThreads()
-    try:
-        cv2.setNumThreads(2)
-        actor()
-        assert cv2.getNumThreads() == 1
-    finally:
-        cv2.setNumThreads(saved)
+    actor = type("OneCpuDecomposer", (on_ray.Decomposer,),
+                 {"job_json": json.dumps(job.__dict__), "threads": 1})
+    actor()
+    assert started == [("classical", 1)]
