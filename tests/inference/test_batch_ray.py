@@ -3,6 +3,7 @@ and shuts down. Few tests: starting Ray and its actors costs seconds."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from PIL import Image
 
 from layerlift.inference import cli, engines
-from layerlift.inference.batch import run_batch
+from layerlift.inference.batch import on_ray, run_batch
+from layerlift.inference.batch.work import Job
 from tests.inference.batch_engines import LOG_ENV
 from tests.inference.test_batch import (
     by_run,
@@ -79,6 +81,20 @@ def test_ray_photo_that_kills_its_actor_fails_once_retried(local_ray, tmp_path, 
     (failure,) = result.failures
     assert failure["input"].endswith("killer.png") and "Ray worker died" in failure["error"]
     crashes = [line for line in local_ray.read_text().splitlines() if line.startswith("crash")]
-    # tried once more, not forever (Ray may count an actor lost before the call reached it
-    # as the retry, so the photo itself may have run only once)
-    assert 1 <= len(crashes) <= 2
+    # tried a few times, not forever: twice with a photo queued behind it, twice alone (Ray
+    # may count an actor lost before the call reached it as a try, so fewer runs are fine)
+    assert 1 <= len(crashes) <= 4
+
+
+def test_an_actor_runs_opencv_on_as_many_threads_as_it_holds_cpus(tmp_path, monkeypatch):
+    # (OpenCV would take every core of the node, so two one-CPU actors on two cores would
+    # run four threads)
+    started = []
+    monkeypatch.setattr(on_ray, "start_worker",
+                        lambda engine, entry, threads: started.append((engine, threads)))
+    job = Job(out=str(tmp_path), settings={"engine": "classical"}, candidates=1,
+              grabcut=False, run="r", settings_key="k", engine_entry=engines.ENGINES["classical"])
+    actor = type("OneCpuDecomposer", (on_ray.Decomposer,),
+                 {"job_json": json.dumps(job.__dict__), "threads": 1})
+    actor()
+    assert started == [("classical", 1)]

@@ -60,15 +60,16 @@ def actor_plan(job: Job, resources: Mapping[str, float],
 
 
 class Decomposer:
-    """A Ray Data actor: the engine built once; one photo per call. `job_json` is set on a
-    subclass per run (constructor arguments would go through the object store, which Ray
-    warns about for actors that may restart)."""
+    """A Ray Data actor: the engine built once; one photo per call. `job_json` and `threads`
+    are set on a subclass per run (constructor arguments would go through the object store,
+    which Ray warns about for actors that may restart)."""
 
     job_json = ""
+    threads = 1  # OpenCV's threads: the CPUs the actor holds, as a local worker does
 
     def __init__(self) -> None:
         self.job = Job(**json.loads(self.job_json))
-        start_worker(self.job.settings["engine"], self.job.engine_entry, threads=None)
+        start_worker(self.job.settings["engine"], self.job.engine_entry, threads=self.threads)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         # A record goes back as one JSON string: Arrow need not agree on a schema for
@@ -81,35 +82,51 @@ def run_on_ray(items: Sequence[Item], job: Job, address: str | None, actors: int
                on_record: Callable[[Record], None]) -> None:
     """The photos on the Ray cluster at `address` (None: the instance this process has
     already started, else a new local one for this batch), `on_record` called here as each
-    finishes."""
+    finishes.
+
+    Each actor holds two photos: the one it is doing and the next, so it starts the next as
+    soon as it finishes one instead of idling until Ray Data's next scheduling round (0.1 to
+    0.2 s a photo). A photo that kills its actor can take the photo queued behind it down
+    too, so the photos lost that way are done again with one photo per actor, where only
+    the photo that kills its actor is lost.
+    """
     ray = import_ray()
     with _connected(ray, address):
         count, each = actor_plan(job, ray.cluster_resources(), actors)
-        count = min(count, len(items))  # no idle actors holding a GPU each
         with _data_context(ray):
-            rows = ray.data.from_items([{"item": i.to_json()} for i in items],
-                                       override_num_blocks=len(items))
-            actor = type("RunDecomposer", (Decomposer,), {"job_json": json.dumps(job.__dict__)})
-            with warnings.catch_warnings():
-                # Ray 2.60 has no named parameter for the task retries (see pyproject's pin)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                # One photo at a time per actor: a photo that kills its actor takes no
-                # photo queued behind it down too.
-                pool = ray.data.ActorPoolStrategy(size=count, max_tasks_in_flight_per_actor=1)
-                results = rows.map_batches(
-                    actor, batch_size=1, compute=pool,
-                    # a photo whose actor dies is tried once more on a new actor, then
-                    # dropped (max_errored_blocks below) and recorded as failed, not
-                    # retried forever as Ray Data's default would
-                    max_restarts=-1, max_task_retries=1, **each)
-            seen: set[str] = set()
-            for row in results.iter_rows():
-                record = json.loads(row["record"])
-                seen.add(record["input"])
-                on_record(record)
-        for item in items:
-            if item.photo not in seen:
-                on_record(died_record(item, job, ACTOR_DIED))
+            lost = _one_pass(ray, items, job, count, each, 2, on_record)
+            if lost:
+                lost = _one_pass(ray, lost, job, count, each, 1, on_record)
+        for item in lost:
+            on_record(died_record(item, job, ACTOR_DIED))
+
+
+def _one_pass(ray, items: Sequence[Item], job: Job, actors: int, each: dict[str, float],
+              in_flight: int, on_record: Callable[[Record], None]) -> list[Item]:
+    """`items` through a pool of `actors` actors holding `in_flight` photos each; returns the
+    photos that came back from no actor (lost with an actor that died twice)."""
+    count = min(actors, len(items))  # no idle actors holding a GPU each
+    # every photo its own block, so the actors share the photos evenly
+    rows = ray.data.from_items([{"item": i.to_json()} for i in items],
+                               override_num_blocks=len(items))
+    actor = type("RunDecomposer", (Decomposer,),
+                 {"job_json": json.dumps(job.__dict__), "threads": int(each["num_cpus"])})
+    with warnings.catch_warnings():
+        # Ray 2.60 has no named parameter for the task retries (see pyproject's pin)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ray.data.ActorPoolStrategy(size=count, max_tasks_in_flight_per_actor=in_flight)
+        results = rows.map_batches(
+            actor, batch_size=1, compute=pool,
+            # a photo whose actor dies is tried once more on a new actor, then dropped
+            # (max_errored_blocks in _data_context) and returned as lost, not retried
+            # forever as Ray Data's default would
+            max_restarts=-1, max_task_retries=1, **each)
+    seen: set[str] = set()
+    for row in results.iter_rows():
+        record = json.loads(row["record"])
+        seen.add(record["input"])
+        on_record(record)
+    return [item for item in items if item.photo not in seen]
 
 
 @contextlib.contextmanager
