@@ -75,6 +75,22 @@ def test_zero_shot_without_hints_leaves_the_hinted_patch_alone(tiny_folder, fres
     assert seen[0][extract(hints == NOT_MARK, box, s)].all()
 
 
+def test_zero_shot_with_all_of_the_mark_hinted_not_mark_fills_nothing(tiny_folder,
+                                                                      fresh_engine,
+                                                                      monkeypatch):
+    """The user said the only thing found is not mark: the model must not repaint the loose
+    mask's surface instead."""
+    _, image, mask, _ = scene()
+    hints = np.zeros(mask.shape, np.uint8)
+    hints[46:74, 36:74] = NOT_MARK
+    seen = []
+    monkeypatch.setattr(flux_engine.FluxEngine, "_fill", fill_with((128, 128, 128), seen))
+    layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, hints=hints))
+    assert not any(region.any() for region in seen)
+    assert np.array_equal(layers.object, image)
+    assert not layers.logo.any()
+
+
 def test_with_a_lora_not_mark_hints_stay_the_input(tiny_folder, lora_file, fresh_engine):
     _, image, mask, hints = scene()
     layers = fresh_engine.decompose(tiny_request(image, mask, tiny_folder, hints=hints,

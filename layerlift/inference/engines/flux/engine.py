@@ -109,7 +109,10 @@ def decompose_crop(request: DecomposeRequest, zero_shot: bool) -> DecomposeCrop:
     matte_prior = None
     if zero_shot:
         matte_prior, support = classical_matte(request.image, request.mask, box, request.hints)
-        if support.any():
+        # (with hints the user has said what is mark: nothing left of it is nothing to fill,
+        # not a matte that failed and leaves the model the whole loose mask)
+        hinted = request.hints is not None and bool(request.hints.any())
+        if support.any() or hinted:
             # (the matte is the window's own, not the photo's: resize, do not cut again)
             mark_s = extract(support, CropBox(0, 0, box.side), s)
             region = dilate(mark_s, FILL_DILATION) & dilate(mask_s, 1)
@@ -302,6 +305,8 @@ class FluxEngine:
             to_photo_scale(panel_alpha(crop.comp, obj, logo_panel), crop.box), request.hints,
             request.mask, crop.box)
         paste = request.mask if crop.kept is None else request.mask & ~crop.kept
+        if not crop.region.any():
+            paste = np.zeros_like(request.mask)
         obj_full, logo_full = layers_at_photo_scale(request.image, paste, crop.box, obj, prior)
         timings = {"model_s": model_s, "solve_s": time.perf_counter() - start - model_s}
         # 4. What was done, for meta.
@@ -329,6 +334,8 @@ class FluxEngine:
         logo panel or None). With a LoRA the model decomposes the triptych and is scored by
         how well its panels rebuild the composite; zero-shot it fills the object alone and
         is scored on the known surface at the seam."""
+        if not crop.region.any():   # nothing to fill: no model run, the object is the input
+            return [{"seed": request.seed, "score": 0.0}], (0.0, request.seed, crop.comp, None)
         candidates = []
         best = None
         for k in range(request.candidates):
