@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import struct
 import tempfile
 import warnings
@@ -516,11 +517,19 @@ def check_writable_target(target: PathLike) -> None:
 def check_output_dir(target: PathLike, replace_ok: Iterable[str] | None = None) -> None:
     """Raise InputError unless atomic_dir(target, replace_ok) can create or replace `target`."""
     target = Path(os.path.abspath(target))
-    if target.exists():
-        if not target.is_dir():
-            raise InputError(f"output {target} exists and is not a folder")
+    # One stat and one listing, each allowed to find the folder gone: another run may be
+    # swapping its output in between them (the swap itself then sorts out who wins).
+    try:
+        is_dir = stat.S_ISDIR(os.stat(target).st_mode)
+    except FileNotFoundError:
+        is_dir = None
+    if is_dir is False:
+        raise InputError(f"output {target} exists and is not a folder")
+    if is_dir:
         try:
             entries = set(os.listdir(target))
+        except FileNotFoundError:
+            entries = set()
         except OSError as e:
             raise InputError(f"cannot read output folder {target}: {e.strerror or e}") from None
         foreign = entries - set(replace_ok or ())

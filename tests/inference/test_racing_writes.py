@@ -55,6 +55,23 @@ def test_an_output_another_run_swapped_in_meanwhile_is_kept(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["gone", "out"]
 
 
+def test_an_output_that_vanishes_while_it_is_checked_counts_as_absent(tmp_path, monkeypatch):
+    # Another run's swap moves the folder aside between the check's stat and its listing;
+    # that is the swap's business (it refuses one of the two), not "cannot read" or
+    # "is not a folder".
+    target = tmp_path / "out"
+    write(target, "old")
+    real_listdir = os.listdir
+
+    def listdir_after_a_swap(path):
+        if Path(path) == target:
+            os.rename(target, tmp_path / "gone")
+        return real_listdir(path)
+
+    monkeypatch.setattr(imageio.os, "listdir", listdir_after_a_swap)
+    imageio.check_output_dir(target, replace_ok=FILES)
+
+
 def _hammer(target: str, times: int, results) -> None:
     outcomes = []
     for i in range(times):
