@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from layerlift.desktop.document import LOGO, Layer
+from layerlift.desktop.document import LOGO, Document, Layer
 from layerlift.desktop.editor import Editor, is_number
 from layerlift.desktop.layers_model import LayersModel, OpacityRole
 from layerlift.inference.confidence import CHECK, CLEAN, GUESS, confidence_words
@@ -55,6 +55,7 @@ class LayersPanel(QWidget):
     def __init__(self, editor: Editor, actions: dict[str, QAction]) -> None:
         super().__init__()
         self.editor = editor
+        self._doc: Document | None = None  # the document whose events this panel follows
         self.model = LayersModel(editor.doc, self._edit, self.move_layer)
         self.view = QListView()
         self.view.setObjectName("layers")
@@ -107,6 +108,9 @@ class LayersPanel(QWidget):
 
     def _opened(self) -> None:
         doc = self.editor.doc
+        if self._doc is not None and self._on_doc in self._doc.listeners:
+            self._doc.listeners.remove(self._on_doc)  # the photo open before is done with
+        self._doc = doc
         self.model.set_document(doc)
         doc.listeners.append(self._on_doc)
         self.view.setCurrentIndex(self.model.index(0))

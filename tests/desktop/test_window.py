@@ -79,3 +79,17 @@ def test_model_only_settings_are_greyed_out_for_the_classical_engine(window):
     panel.engine_combo.setCurrentText("flux")
     assert panel.steps_spin.isEnabled() and panel.lora_scale_spin.isEnabled()
     assert engine_options(window.settings)["engine"] == "flux"
+
+
+def test_the_layers_panel_follows_only_the_document_open_now(window, tmp_path):
+    from layerlift.inference.imageio import save_png
+    from tests.desktop.conftest import make_photo
+
+    first = window.editor.doc
+    second_path = tmp_path / "second.png"
+    save_png(second_path, make_photo(120, 160))
+    assert window.open_path(str(second_path)), window.last_error
+    panel = window.layers_panel
+    assert window.editor.doc is not first
+    assert panel._on_doc not in first.listeners    # the photo open before is let go
+    assert window.editor.doc.listeners.count(panel._on_doc) == 1
