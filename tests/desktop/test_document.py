@@ -218,6 +218,20 @@ def test_a_snapshot_keeps_the_document_as_it_was_when_the_save_began():
     assert events == ["hints", "layer"]
 
 
+def test_a_window_layer_rendered_full_size_is_mapped():
+    """Saves render it on the writer thread; letting go of it must not hold the GIL."""
+    import mmap
+
+    base = np.zeros((1200, 1000, 4), np.uint8)
+    layer = Layer("Object", "object", base=base, patch=np.full((4, 5, 4), 9, np.uint8),
+                  offset=(3, 2))
+    full = layer.render((1200, 1000))
+    assert full[2:6, 3:8].min() == 9 and not full[:2].any()
+    while isinstance(full, np.ndarray):
+        full = full.base
+    assert isinstance(full, memoryview) and isinstance(full.obj, mmap.mmap)
+
+
 def test_set_mask_keeps_soft_coverage_and_turns_a_bool_mask_into_255():
     d = doc()
     soft = np.zeros((100, 120), np.uint8)
