@@ -30,6 +30,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from layerlift.inference import mapped
+
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 with exclusive ends
 
 ORIGINAL, OBJECT, LOGO, RECOMPOSED = "original", "object", "logo", "recomposed"
@@ -72,7 +74,7 @@ class Layer:
         ix0, iy0, ix1, iy1 = max(x0, px0), max(y0, py0), min(x1, px1), min(y1, py1)
         if ix0 >= ix1 or iy0 >= iy1:
             return view
-        out = view.copy()
+        out = mapped.copy(view)         # let go of without the GIL (inference/mapped.py)
         out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = self.patch[iy0 - py0:iy1 - py0,
                                                                ix0 - px0:ix1 - px0]
         return out

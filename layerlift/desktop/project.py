@@ -10,8 +10,10 @@ saved before the ink existed open with no ink (the asset then stands for it).
 
 from __future__ import annotations
 
+import copy as _copy
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,8 @@ from layerlift.desktop.document import (
     RECOMPOSED,
     Document,
     Layer,
+    Rect,
+    nonzero_box,
     placed_asset,
     window_over,
 )
@@ -407,19 +411,32 @@ def snapshot(doc: Document) -> Document:
     """A copy safe to save from another thread while the user keeps editing.
 
     The layers' pixel arrays are never modified in place (edits replace them), so sharing
-    them is safe; the mask is painted in place, so it is copied: only inside the rectangle
-    that holds every marked pixel (`mask_extent`; zero elsewhere), so the GUI thread does
-    not copy a whole 24 MP mask to start a save.
+    them is safe; the mask and the hints are painted in place, so they are copied: only
+    inside the rectangle that holds every marked pixel (`mask_extent`, `hints_extent`; zero
+    elsewhere), so the GUI thread does not copy a whole 24 MP mask to start a save.
     """
-    mask = np.zeros(doc.mask.shape, doc.mask.dtype)     # calloc: no pages touched yet
-    if doc.mask_extent is not None:
-        x0, y0, x1, y1 = doc.mask_extent
-        mask[y0:y1, x0:x1] = doc.mask[y0:y1, x0:x1]
-    hints = None
-    if doc.hints_extent is not None:            # painted in place too: copied the same way
-        hints = np.zeros(doc.hints.shape, np.uint8)
-        x0, y0, x1, y1 = doc.hints_extent
-        hints[y0:y1, x0:x1] = doc.hints[y0:y1, x0:x1]
-    return Document(doc.image, path=doc.path, mask=mask,
-                    layers=[Layer(**vars(layer)) for layer in doc.layers], meta=dict(doc.meta),
-                    hints=hints)
+    # A shallow copy, not Document(...): its __post_init__ would scan the new 24 MP mask and
+    # hints for their extents, ~20 ms of page faults on the GUI thread; they are known here.
+    copy = _copy.copy(doc)
+    copy.listeners = []
+    copy.mask, copy.mask_extent = _copy_inside(doc.mask, doc.mask_extent)
+    copy.hints, copy.hints_extent = _copy_inside(doc.hints, doc.hints_extent)
+    copy.layers = [replace(layer) for layer in doc.layers]
+    copy.meta = dict(doc.meta)
+    return copy
+
+
+def _copy_inside(array: np.ndarray, extent: Rect | None) -> tuple[np.ndarray, Rect | None]:
+    """A copy of `array` with its pixels inside `extent` and zeros elsewhere, and the tight
+    box of its nonzero pixels (found inside `extent` only)."""
+    out = np.zeros(array.shape, array.dtype)      # calloc: no pages touched yet
+    if extent is None:
+        return out, None
+    x0, y0, x1, y1 = extent
+    window = out[y0:y1, x0:x1]
+    window[...] = array[y0:y1, x0:x1]
+    box = nonzero_box(window)
+    if box is None:
+        return out, None
+    bx0, by0, bx1, by1 = box
+    return out, (x0 + bx0, y0 + by0, x0 + bx1, y0 + by1)

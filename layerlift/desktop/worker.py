@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import os
 import sys
 import threading
@@ -40,6 +41,15 @@ def lower_this_thread_priority(nice: int = WORKER_NICE) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError:
         pass
+
+
+# What the first save or export would import on its writer thread, stalling the window:
+# psd-tools (~0.3 s of imports, for its PackBits codec), modules whose class bodies and
+# dataclasses compile code holding the GIL, the codec of the PSD's layer names; and Pillow's
+# common format plugins (PIL.Image.preinit). The warm-up imports them instead.
+WRITER_MODULES = ("psd_tools.compression", "layerlift.desktop.project",
+                  "layerlift.inference.export", "layerlift.inference.psd",
+                  "encodings.utf_16_be")
 
 
 @dataclass
@@ -133,6 +143,10 @@ class _Runner(QObject):
             import layerlift.inference.engines.classical.compose  # noqa: F401
             from layerlift.inference import api
             from layerlift.inference.contract import DecomposeRequest
+            for name in WRITER_MODULES:
+                importlib.import_module(name)
+            from PIL import Image
+            Image.preinit()
             image = np.full((48, 48, 3), 200, np.uint8)
             image[20:28, 16:32] = 20
             mask = np.zeros((48, 48), bool)

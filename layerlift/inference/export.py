@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from layerlift.inference import mapped
 from layerlift.inference.contract import Layers
 from layerlift.inference.imageio import (
     PathLike,
@@ -106,7 +107,7 @@ def full_size(layer: ExportLayer, shape: tuple[int, int]) -> np.ndarray:
     """The layer's RGBA at canvas size (a window placed on transparency)."""
     if layer.offset is None:
         return layer.rgba
-    out = np.zeros(shape + (4,), np.uint8)
+    out = mapped.empty(shape + (4,))                 # zero: transparent
     x, y = layer.offset
     lh, lw = layer.rgba.shape[:2]
     out[y:y + lh, x:x + lw] = layer.rgba
@@ -115,7 +116,8 @@ def full_size(layer: ExportLayer, shape: tuple[int, int]) -> np.ndarray:
 
 def layers_from(layers: Layers) -> list[ExportLayer]:
     """The engine's result as export layers: "Logo" on top of "Object"."""
-    obj = cv2.cvtColor(np.ascontiguousarray(layers.object), cv2.COLOR_RGB2RGBA)  # no GIL
+    obj = cv2.cvtColor(np.ascontiguousarray(layers.object), cv2.COLOR_RGB2RGBA,  # no GIL
+                       dst=mapped.empty(layers.object.shape[:2] + (4,)))
     return [ExportLayer("Logo", layers.logo), ExportLayer("Object", obj)]
 
 
@@ -135,7 +137,8 @@ def flatten(layers: Sequence[ExportLayer]) -> np.ndarray:
             out, above = _rgb(layer.rgba), shown[:i]
             break
     if out is None:
-        out = np.full((h, w, 3), 255, np.uint8)
+        out = mapped.empty((h, w, 3))
+        out[...] = 255
     for layer in reversed(above):
         box = canvas_bbox(layer)
         if box is None:
@@ -244,10 +247,11 @@ def _write_layer_png(stream, layer: ExportLayer, encoder: Encoder | None = None)
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:
     """An opaque layer's RGB, contiguous (the encoder's filter and band comparisons run
-    several times faster on it than on the RGBA's strided view); OpenCV, without the GIL."""
+    several times faster on it than on the RGBA's strided view); OpenCV, without the GIL.
+    A memory map of its own (inference/mapped.py): it is let go of without the GIL too."""
     if rgba.flags.c_contiguous:
-        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
-    return np.ascontiguousarray(rgba[..., :3])
+        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=mapped.empty(rgba.shape[:2] + (3,)))
+    return mapped.copy(rgba[..., :3])
 
 
 def _encoder() -> Encoder:

@@ -54,7 +54,8 @@ ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipf
 # What a damaged zip, XML or picture raises inside zipfile, ElementTree, zlib and Pillow.
 _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, ET.ParseError, zlib.error, EOFError,
            struct.error, ValueError, TypeError, KeyError, IndexError, OverflowError,
-           NotImplementedError, RuntimeError, RecursionError, UnicodeError, OSError)
+           NotImplementedError, RuntimeError, RecursionError, UnicodeError, LookupError,
+           OSError)
 
 
 @dataclass(frozen=True)

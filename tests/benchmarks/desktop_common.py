@@ -59,19 +59,41 @@ def machine_load() -> str:
 HEARTBEAT_MS = 2
 
 
-def start_heartbeat(period_ms: int = HEARTBEAT_MS):
+def start_heartbeat(period_ms: int = HEARTBEAT_MS, cpu_waits: list[float] | None = None):
     """(timer, beats): a QTimer on the GUI thread adding the time of each beat to `beats`.
-    A gap between beats longer than the period is a stall the user would feel."""
+    A gap between beats longer than the period is a stall the user would feel.
+    `cpu_waits`, when given, gets `cpu_wait()` at each beat too (see `cpu_wait_in`)."""
     import time
 
     from PySide6.QtCore import QTimer
 
     beats: list[float] = []
+
+    def beat() -> None:
+        beats.append(time.perf_counter())
+        if cpu_waits is not None:
+            cpu_waits.append(cpu_wait())
     timer = QTimer()
     timer.setInterval(period_ms)
-    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    timer.timeout.connect(beat)
     timer.start()
     return timer, beats
+
+
+def cpu_wait() -> float:
+    """Seconds the calling thread has spent ready to run but waiting for a CPU (Linux's
+    schedstat; NaN elsewhere): on a shared machine, the part of a stall that is the load's."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def cpu_wait_in(beats: list[float], cpu_waits: list[float], at: float) -> float:
+    """ms the GUI thread waited for a CPU during the gap that began at beat time `at`."""
+    i = beats.index(at) if at in beats else len(cpu_waits)
+    return (cpu_waits[i + 1] - cpu_waits[i]) * 1000 if i + 1 < len(cpu_waits) else 0.0
 
 
 def longest_stall(beats: list[float], start: float, end: float,

@@ -191,6 +191,47 @@ def test_a_snapshot_copies_the_marked_part_of_the_mask():
     assert np.array_equal(copy.mask, before)
 
 
+def test_a_snapshot_keeps_the_document_as_it_was_when_the_save_began():
+    from dataclasses import replace
+
+    from layerlift.desktop.project import snapshot
+
+    d = Document(np.zeros((50, 60, 3), np.uint8))
+    d.fill_rect((10, 5, 30, 20))
+    d.fill_rect((10, 5, 30, 20), value=0)            # the extent stays; nothing is marked
+    d.fill_rect((40, 30, 44, 33))
+    d.put_hints((2, 3, 6, 8), np.ones((5, 4), np.uint8))
+    events = []
+    d.listeners.append(lambda e, p: events.append(e))
+    copy = snapshot(d)
+    assert copy.mask_extent == (40, 30, 44, 33)      # the tight box of what is marked
+    assert copy.hints_extent == (2, 3, 6, 8) and np.array_equal(copy.hints, d.hints)
+    assert not copy.listeners and copy.meta == d.meta and copy.meta is not d.meta
+    # Edits after the snapshot (the user keeps working while it is written) stay out of it.
+    d.put_hints((0, 0, 60, 50), np.full((50, 60), 2, np.uint8))
+    d.put_layer(0, replace(d.layers[0], name="Renamed", opacity=0.5))
+    d.layers.append(Layer("Extra", "original", rgba=d.layers[0].rgba))
+    d.meta["engine"] = "changed"
+    assert copy.hints.sum() == 20 and (copy.layers[0].name, copy.layers[0].opacity) == \
+        ("Original", 1.0) and len(copy.layers) == 1 and "engine" not in copy.meta
+    copy.fill_rect((0, 0, 5, 5))                     # the snapshot tells the window nothing
+    assert events == ["hints", "layer"]
+
+
+def test_a_window_layer_rendered_full_size_is_mapped():
+    """Saves render it on the writer thread; letting go of it must not hold the GIL."""
+    import mmap
+
+    base = np.zeros((1200, 1000, 4), np.uint8)
+    layer = Layer("Object", "object", base=base, patch=np.full((4, 5, 4), 9, np.uint8),
+                  offset=(3, 2))
+    full = layer.render((1200, 1000))
+    assert full[2:6, 3:8].min() == 9 and not full[:2].any()
+    while isinstance(full, np.ndarray):
+        full = full.base
+    assert isinstance(full, memoryview) and isinstance(full.obj, mmap.mmap)
+
+
 def test_set_mask_keeps_soft_coverage_and_turns_a_bool_mask_into_255():
     d = doc()
     soft = np.zeros((100, 120), np.uint8)

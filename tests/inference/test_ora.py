@@ -153,3 +153,13 @@ def test_what_the_file_says_never_breaks_the_one_line_message(tmp_path, w, h, me
     with pytest.raises(InputError) as refused:
         ora.read_ora(path)
     assert "\n" not in str(refused.value)
+
+
+def test_a_stack_xml_in_an_unknown_encoding_is_refused_in_one_line(tmp_path):
+    """Found by the project fuzzer: the XML parser raises LookupError for the encoding."""
+    xml = stack_xml(10, 10, layer("data/a.png")).replace(b'"UTF-8"', b'"tf-8"')
+    path = _write(tmp_path, make_ora({"stack.xml": xml,
+                                      "data/a.png": png(mode="RGBA", size=(10, 10))}))
+    with pytest.raises(InputError) as refused:
+        ora.read_ora(path)
+    assert "\n" not in str(refused.value)
