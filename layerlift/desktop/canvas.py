@@ -64,8 +64,10 @@ LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
 HANDLE_PX = 9          # corner handle size on screen
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
 Z_OVERLAY, Z_HINTS, Z_FRAME, Z_CURSOR = 1000, 1000.5, 1001, 1002
-# Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk.
-HINT_COLOURS = {1: 0xB000B000, 2: 0xB0C00000}
+# Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk. No
+# colour channel may exceed alpha: a red of 0xC0 over alpha 0xB0 overflowed on light ground
+# (white + red wrapped round to a dark teal).
+HINT_COLOURS = {1: 0xB000B000, 2: 0xB0B00000}
 FILL_CHECK_COLOUR = QColor(255, 176, 0)   # the outline of a fill to check
 NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
          Qt.Key.Key_Down: (0, 1)}
