@@ -139,8 +139,11 @@ class MaskOverlay(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         exposed = option.exposedRect.toAlignedRect().intersected(self.drawn)
-        if not exposed.isEmpty():
-            painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
+        if not exposed.isEmpty():      # (the whole image, clipped: see PhotoLayerItem.paint)
+            painter.save()
+            painter.setClipRect(exposed, Qt.ClipOperation.IntersectClip)
+            painter.drawImage(self.boundingRect(), self._image)
+            painter.restore()
 
 
 def hint_lut() -> np.ndarray:
@@ -206,17 +209,15 @@ class PhotoLayerItem(QGraphicsItem):
             factor *= 2
         # Smooth when shrinking (no aliasing); crisp pixels when zoomed in, as editors do.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
-        image = self._image(factor)
-        if factor == 1:
-            src = exposed.toAlignedRect()
-            painter.drawImage(QRectF(src), image, QRectF(src))
-            return
-        # Map the exposed rect into the small copy (a pixel there is `factor` photo pixels).
-        fx = image.width() / self._display.width
-        fy = image.height() / self._display.height
-        src = QRectF(exposed.x() * fx, exposed.y() * fy, exposed.width() * fx,
-                     exposed.height() * fy)
-        painter.drawImage(exposed, image, src)
+        # The whole image onto the whole layer, clipped to the exposed part. Drawn alone,
+        # the exposed part was sampled from its own edges: at a fractional zoom a screen
+        # pixel across an edge took the part's first photo pixel, not the one under its
+        # centre, and seams of neighbouring pixels stayed on screen after a stroke or an
+        # undo. Qt draws only the clipped pixels either way (no slower, measured).
+        painter.save()
+        painter.setClipRect(exposed, Qt.ClipOperation.IntersectClip)
+        painter.drawImage(self.boundingRect(), self._image(factor))
+        painter.restore()
 
 
 class WindowLayerItem(PhotoLayerItem):
