@@ -64,8 +64,10 @@ LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
 HANDLE_PX = 9          # corner handle size on screen
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
 Z_OVERLAY, Z_HINTS, Z_FRAME, Z_CURSOR = 1000, 1000.5, 1001, 1002
-# Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk.
-HINT_COLOURS = {1: 0xB000B000, 2: 0xB0C00000}
+# Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk. No
+# colour channel may exceed alpha: a red of 0xC0 over alpha 0xB0 overflowed on light ground
+# (white + red wrapped round to a dark teal).
+HINT_COLOURS = {1: 0xB000B000, 2: 0xB0B00000}
 FILL_CHECK_COLOUR = QColor(255, 176, 0)   # the outline of a fill to check
 NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
          Qt.Key.Key_Down: (0, 1)}
@@ -137,8 +139,11 @@ class MaskOverlay(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         exposed = option.exposedRect.toAlignedRect().intersected(self.drawn)
-        if not exposed.isEmpty():
-            painter.drawImage(QRectF(exposed), self._image, QRectF(exposed))
+        if not exposed.isEmpty():      # (the whole image, clipped: see PhotoLayerItem.paint)
+            painter.save()
+            painter.setClipRect(exposed, Qt.ClipOperation.IntersectClip)
+            painter.drawImage(self.boundingRect(), self._image)
+            painter.restore()
 
 
 def hint_lut() -> np.ndarray:
@@ -204,17 +209,15 @@ class PhotoLayerItem(QGraphicsItem):
             factor *= 2
         # Smooth when shrinking (no aliasing); crisp pixels when zoomed in, as editors do.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
-        image = self._image(factor)
-        if factor == 1:
-            src = exposed.toAlignedRect()
-            painter.drawImage(QRectF(src), image, QRectF(src))
-            return
-        # Map the exposed rect into the small copy (a pixel there is `factor` photo pixels).
-        fx = image.width() / self._display.width
-        fy = image.height() / self._display.height
-        src = QRectF(exposed.x() * fx, exposed.y() * fy, exposed.width() * fx,
-                     exposed.height() * fy)
-        painter.drawImage(exposed, image, src)
+        # The whole image onto the whole layer, clipped to the exposed part. Drawn alone,
+        # the exposed part was sampled from its own edges: at a fractional zoom a screen
+        # pixel across an edge took the part's first photo pixel, not the one under its
+        # centre, and seams of neighbouring pixels stayed on screen after a stroke or an
+        # undo. Qt draws only the clipped pixels either way (no slower, measured).
+        painter.save()
+        painter.setClipRect(exposed, Qt.ClipOperation.IntersectClip)
+        painter.drawImage(self.boundingRect(), self._image(factor))
+        painter.restore()
 
 
 class WindowLayerItem(PhotoLayerItem):

@@ -252,3 +252,56 @@ def test_a_window_layer_is_drawn_as_its_full_pixels(decomposed, opacity):
     assert np.abs(shown - expected).max() <= 2
     x0, y0, x1, y1 = obj.patch_rect
     assert np.abs(shown[y0:y1, x0:x1] - w.doc.image[y0:y1, x0:x1]).max() > 30  # the patch shows
+
+
+def _paint_item(item, shot, scale: float, device_rect=None) -> None:
+    """Paint one canvas item into `shot` at `scale` (plus a fractional shift), as the view
+    does for a repaint of `device_rect` (all of it when None): clipped there, its exposed
+    rect that rectangle in the item's coordinates."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QPainter, QTransform
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    painter = QPainter(shot)
+    transform = QTransform(scale, 0, 0, scale, 3.3, 2.7)
+    option = QStyleOptionGraphicsItem()
+    if device_rect is None:
+        option.exposedRect = item.boundingRect()
+    else:
+        painter.setClipRect(QRect(*device_rect))      # (in device pixels: before the zoom)
+        inverse, _ = transform.inverted()
+        option.exposedRect = inverse.mapRect(QRectF(QRect(*device_rect)))
+    painter.setTransform(transform)
+    item.paint(painter, option, None)
+    painter.end()
+
+
+@pytest.mark.parametrize("scale", [1.31, 2.5, 0.4])
+def test_a_repainted_part_of_the_photo_matches_the_whole_photo_drawn(scale):
+    """A partial repaint (after a brush stroke, a Select click, an undo) draws the same
+    pixels as a full one: no seam of neighbouring photo pixels along the repainted
+    rectangle's edges at a fractional zoom (they stayed on screen until the next full
+    repaint)."""
+    from PySide6.QtGui import QColor, QImage
+
+    from layerlift.desktop.canvas import MaskOverlay, PhotoLayerItem
+    from layerlift.desktop.qimage import qimage_to_rgba
+
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (120, 160, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    mask = (rng.random((120, 160)) > 0.5).astype(np.uint8) * 255
+    size = (int(160 * scale) + 8, int(120 * scale) + 8)
+    for item in (PhotoLayerItem(rgba), MaskOverlay(mask, QColor(47, 123, 255))):
+        whole = QImage(*size, QImage.Format.Format_ARGB32_Premultiplied)
+        whole.fill(0)
+        _paint_item(item, whole, scale)
+        part = whole.copy()
+        rect = (int(37 * scale) + 1, int(41 * scale) + 2, int(50 * scale), int(33 * scale))
+        x, y, w, h = rect
+        for row in range(y, y + h):               # wipe the rectangle, then repaint it
+            for col in range(x, x + w):
+                part.setPixel(col, row, 0)
+        _paint_item(item, part, scale, rect)
+        diff = np.abs(qimage_to_rgba(part).astype(int) - qimage_to_rgba(whole)).max(axis=2)
+        assert not diff.any(), f"{type(item).__name__}: {np.count_nonzero(diff)} pixels differ"

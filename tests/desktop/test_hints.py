@@ -126,3 +126,29 @@ def test_hints_are_saved_in_the_project(window, qtbot, tmp_path):
     window.editor.clear_hints()
     save_project(window.doc, tmp_path / "plain.ora")
     assert not open_project(tmp_path / "plain.ora")[0].hints.any()
+
+
+def test_both_hint_colours_show_as_themselves_over_white_and_black(window):
+    """Valid premultiplied colours (no channel above alpha): over white, "not mark" had
+    overflowed to a dark teal."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    from layerlift.desktop.canvas import HintOverlay
+    from layerlift.desktop.qimage import qimage_to_rgba
+
+    hints = np.zeros((4, 8), np.uint8)
+    hints[:, :4], hints[:, 4:] = 1, 2
+    overlay = HintOverlay(hints)
+    for ground in (0xFFFFFFFF, 0xFF000000):
+        image = QImage(8, 4, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(ground)
+        painter = QPainter(image)
+        option = QStyleOptionGraphicsItem()
+        option.exposedRect = QRectF(0, 0, 8, 4)
+        overlay.paint(painter, option, None)
+        painter.end()
+        r, g, b = qimage_to_rgba(image)[..., :3].astype(int).transpose(2, 0, 1)
+        assert (g[:, :4] > 150).all() and (g[:, :4] - r[:, :4] > 100).all(), hex(ground)
+        assert (r[:, 4:] > 150).all() and (r[:, 4:] - g[:, 4:] > 100).all(), hex(ground)
