@@ -308,6 +308,7 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
     group = clicked.copy()
     blocked = False
     click_departure = _departure(lab, clicked, near_click, gap)
+    departs_otherwise: set[int] = set()
     for _ in range(ROUNDS):
         box = _bbox(group)
         zone = _grown_box(box, gap, (hh, ww))
@@ -329,10 +330,14 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
                 blocked |= verdict == EDGE
                 if verdict != YES:
                     continue
+                near = labels is near_parts[1]
+                if near and i in departs_otherwise:
+                    continue
                 part = labels == i
-                tested = labels is near_parts[1] or stats[i][4] > BIG_FOREIGN * area
-                if tested and not _departs_alike(lab, part, group | near_click,
-                                                 click_departure, gap):
+                if (near or stats[i][4] > BIG_FOREIGN * area) and \
+                        not _departs_alike(lab, part, group | near_click, click_departure, gap):
+                    if near:  # its labels stay from round to round: test it once
+                        departs_otherwise.add(int(i))
                     continue
                 if (part & ~group).any():
                     group |= part
@@ -355,7 +360,7 @@ def _departure(lab: np.ndarray, part: np.ndarray, exclude: np.ndarray,
     x0, y0 = max(0, x0 - r - 1), max(0, y0 - r - 1)
     x1, y1 = min(ww, x1 + r + 1), min(hh, y1 + r + 1)
     inside = part[y0:y1, x0:x1]
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1))
     ring = cv2.dilate(inside.view(np.uint8), kernel).view(bool) & ~inside & \
         ~exclude[y0:y1, x0:x1]
     if ring.sum() < 4:
