@@ -4,13 +4,17 @@ No weights: colour and connectivity, on a window round the click(s) shrunk to at
 WORK_SIDE px.
 1. The clicked part: the connected pixels near the clicked colour, at the widest reach
    that is stable (narrowing the reach one step keeps most of the part: a part bounded by
-   an edge). A part that floods (reaches the window's edge or takes too much of it) is
-   refused; when every reach floods, a small disc round the click stands for the part.
+   an edge), or whose narrower reach leaves fragments all over it (a watermark, whose colour
+   follows the surface under it). A part that floods (reaches the window's edge or takes
+   too much of it) is refused; when every reach floods, a small disc round the click stands
+   for the part.
 2. The mark's other parts join in rounds: within a gap of the group (the letters of a word,
-   an icon and its word), parts near the clicked colour, and parts of a colour that the
-   surface lacks (the second ink of an emblem). The surface's colours come from a ring
-   round the group, a few gaps out so that the rest of a word is not taken for surface; a
-   minor ring colour the window's border lacks is taken for more of the mark. A part is
+   an icon and its word), parts near the clicked colour (at the strictly stable reach) that
+   depart from the surface round them as the clicked part does, and parts of a colour that
+   the surface lacks (the second ink of an emblem; a large one must depart alike too).
+   The surface's colours come from a ring round the group, a few gaps out so that the rest
+   of a word is not taken for surface; a minor ring colour the window's border lacks is
+   taken for more of the mark. A part is
    surface, never joined, when it reaches the window's edge, surrounds the group (the
    product or label the mark is on), is far larger than the group, spreads the group thin
    (a mark fills its box; specks of texture do not), or stretches the group beyond a word's
