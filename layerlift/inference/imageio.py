@@ -521,7 +521,7 @@ def check_output_dir(target: PathLike, replace_ok: Iterable[str] | None = None) 
     # swapping its output in between them (the swap itself then sorts out who wins).
     try:
         is_dir = stat.S_ISDIR(os.stat(target).st_mode)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # (a file on the way: refused below)
         is_dir = None
     if is_dir is False:
         raise InputError(f"output {target} exists and is not a folder")
