@@ -4,13 +4,17 @@ No weights: colour and connectivity, on a window round the click(s) shrunk to at
 WORK_SIDE px.
 1. The clicked part: the connected pixels near the clicked colour, at the widest reach
    that is stable (narrowing the reach one step keeps most of the part: a part bounded by
-   an edge). A part that floods (reaches the window's edge or takes too much of it) is
-   refused; when every reach floods, a small disc round the click stands for the part.
+   an edge), or whose narrower reach leaves fragments all over it (a watermark, whose colour
+   follows the surface under it). A part that floods (reaches the window's edge or takes
+   too much of it) is refused; when every reach floods, a small disc round the click stands
+   for the part.
 2. The mark's other parts join in rounds: within a gap of the group (the letters of a word,
-   an icon and its word), parts near the clicked colour, and parts of a colour that the
-   surface lacks (the second ink of an emblem). The surface's colours come from a ring
-   round the group, a few gaps out so that the rest of a word is not taken for surface; a
-   minor ring colour the window's border lacks is taken for more of the mark. A part is
+   an icon and its word), parts near the clicked colour (at the strictly stable reach) that
+   depart from the surface round them as the clicked part does, and parts of a colour that
+   the surface lacks (the second ink of an emblem; a large one must depart alike too).
+   The surface's colours come from a ring round the group, a few gaps out so that the rest
+   of a word is not taken for surface; a minor ring colour the window's border lacks is
+   taken for more of the mark. A part is
    surface, never joined, when it reaches the window's edge, surrounds the group (the
    product or label the mark is on), is far larger than the group, spreads the group thin
    (a mark fills its box; specks of texture do not), or stretches the group beyond a word's
@@ -47,8 +51,15 @@ WINDOW_GROWTH = 4
 CLICK_REACH = (6.0, 26.0)
 # While the clicked part floods, the reach is narrowed by these factors in turn.
 NARROWING = (1.0, 0.6, 0.35, 0.2)
-# A clicked part is stable when narrowing the reach one step keeps 1 / STABLE_GROWTH of it.
+# A clicked part is stable when narrowing the reach one step keeps 1 / STABLE_GROWTH of it,
+# or keeps 1 / FRAGMENT_GROWTH of it spread evenly over it: FRAGMENT_SHARE of the part lies
+# within FRAGMENT_PX of the narrower reach's pixels. A watermark's colour follows the surface
+# under it, so a narrower reach breaks it into fragments all over; a leak into the surface
+# through a soft boundary loses its new pixels at once.
 STABLE_GROWTH = 3.0
+FRAGMENT_GROWTH = 12.0
+FRAGMENT_SHARE = 0.75
+FRAGMENT_PX = 2
 # The clicked part floods when it takes more than this share of the window.
 FLOOD_SHARE = 0.2
 # Parts join within this share of the clicked part's shorter side (at least MIN_GAP px).
@@ -78,6 +89,16 @@ BREADTH_CAP = 3.0
 ROUNDS = 6
 # The group with a joining part fills at least this share of its box (marks: 0.14-0.9).
 MIN_DENSITY = 0.12
+# A part of the clicked colour joins only when it departs from the surface round it as the
+# clicked part does: its colour less that of the ring round it (half a gap wide) is at least
+# SAME_WAY_SIZE of the clicked part's and points the same way (cosine >= SAME_WAY_COS). A
+# patch of the ink's colour on a darker product is lighter than what is round it, the ink
+# on the mug darker. A colour the surface lacks passes the same test when the part is more
+# than BIG_FOREIGN times the group (large parts are what floods); a small second ink need
+# not depart as the first does.
+SAME_WAY_SIZE = 0.35
+SAME_WAY_COS = 0.5
+BIG_FOREIGN = 2.0
 # Specks smaller than this share of the clicked part do not join.
 MIN_PART_SHARE = 0.04
 # The mask's margin round the group's box: this share of its shorter side + MARGIN_PX.
@@ -206,25 +227,50 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
     dist = np.min([np.linalg.norm(lab - c, axis=2) for c in colours], axis=0)
     # A part bounded by an edge keeps its size when the reach narrows; one that leaks into
     # the surface through a soft boundary shrinks: take the widest reach that is stable.
-    parts = [_parts_under(dist <= reach * n, seeds) for n in NARROWING]
-    areas = [int(part.sum()) for part in parts]
-    fallback = None
-    cut = False
-    for i, part in enumerate(parts):
-        if not part.any() or _floods(part, flood_share, sides):
-            cut |= _touches_edge(part, sides)
-            continue
-        if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
-            return dist <= reach * NARROWING[i], part, cut
-        fallback = fallback if fallback is not None else i
-    if fallback is not None:
-        return dist <= reach * NARROWING[fallback], parts[fallback], cut
+    nears = [dist <= reach * n for n in NARROWING]
+    parts = [_parts_under(near, seeds) for near in nears]
+    cut = any(_touches_edge(part, sides) for part in parts
+              if part.any() and _floods(part, flood_share, sides))
+    stable = _stable_reach(parts, nears, flood_share, sides, fragments=False)
+    if stable is not None:
+        # The part may take a reach its fragments pass; the colours that join it stay those
+        # of the strictly stable reach (a wider reach takes in more of the surface).
+        widest = _stable_reach(parts, nears, flood_share, sides, fragments=True)
+        return nears[stable], parts[widest if widest is not None else stable], cut
     # The clicked colour is everywhere: a disc round each click stands for the part.
     part = np.zeros(lab.shape[:2], bool)
     radius = max(2, int(0.02 * max(lab.shape[:2])))
     for x, y in seeds:
         cv2.circle(part.view(np.uint8), (x, y), radius, 1, -1)
-    return dist <= reach * NARROWING[-1], part, cut
+    return nears[-1], part, cut
+
+
+def _stable_reach(parts: list[np.ndarray], nears: list[np.ndarray], flood_share: float,
+                  sides: Sides, fragments: bool) -> int | None:
+    """The index of the widest reach whose part does not flood and is stable (with
+    `fragments`, also when the narrower reach breaks it into even fragments), else of the
+    widest that does not flood, else None."""
+    fallback = None
+    areas = [int(part.sum()) for part in parts]
+    for i, part in enumerate(parts):
+        if not areas[i] or _floods(part, flood_share, sides):
+            continue
+        if i + 1 == len(parts) or areas[i] <= STABLE_GROWTH * areas[i + 1]:
+            return i
+        if fragments and areas[i] <= FRAGMENT_GROWTH * areas[i + 1] and \
+                _evenly_fragmented(part, nears[i + 1]):
+            return i
+        fallback = fallback if fallback is not None else i
+    return fallback
+
+
+def _evenly_fragmented(part: np.ndarray, narrower: np.ndarray) -> bool:
+    """Whether the narrower reach's pixels lie all over `part` (FRAGMENT_SHARE of it is
+    within FRAGMENT_PX of one)."""
+    side = 2 * FRAGMENT_PX + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    close = cv2.dilate((narrower & part).view(np.uint8), kernel).view(bool)
+    return bool((close & part).sum() >= FRAGMENT_SHARE * part.sum())
 
 
 def _parts_under(near: np.ndarray, seeds: list[tuple[int, int]]) -> np.ndarray:
@@ -265,6 +311,8 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
                                        (hh, ww))])
     group = clicked.copy()
     blocked = False
+    click_departure = _departure(lab, clicked, near_click, gap)
+    departs_otherwise: set[int] = set()
     for _ in range(ROUNDS):
         box = _bbox(group)
         zone = _grown_box(box, gap, (hh, ww))
@@ -286,7 +334,15 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
                 blocked |= verdict == EDGE
                 if verdict != YES:
                     continue
+                near = labels is near_parts[1]
+                if near and i in departs_otherwise:
+                    continue
                 part = labels == i
+                if (near or stats[i][4] > BIG_FOREIGN * area) and \
+                        not _departs_alike(lab, part, group | near_click, click_departure, gap):
+                    if near:  # its labels stay from round to round: test it once
+                        departs_otherwise.add(int(i))
+                    continue
                 if (part & ~group).any():
                     group |= part
                     added = True
@@ -296,6 +352,37 @@ def _grow_group(lab: np.ndarray, near_click: np.ndarray, clicked: np.ndarray,
 
 
 YES, NO, EDGE = "yes", "no", "edge"
+
+
+def _departure(lab: np.ndarray, part: np.ndarray, exclude: np.ndarray,
+               gap: int) -> np.ndarray | None:
+    """The median Lab colour of `part` less that of the ring round it (half a gap wide, not
+    in `exclude`); None when the ring is too small to say."""
+    r = max(2, gap // 2)
+    hh, ww = part.shape
+    x0, y0, x1, y1 = _bbox(part)
+    x0, y0 = max(0, x0 - r - 1), max(0, y0 - r - 1)
+    x1, y1 = min(ww, x1 + r + 1), min(hh, y1 + r + 1)
+    inside = part[y0:y1, x0:x1]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * r + 1, 2 * r + 1))
+    ring = cv2.dilate(inside.view(np.uint8), kernel).view(bool) & ~inside & \
+        ~exclude[y0:y1, x0:x1]
+    if ring.sum() < 4:
+        return None
+    crop = lab[y0:y1, x0:x1]
+    return np.median(crop[inside], axis=0) - np.median(crop[ring], axis=0)
+
+
+def _departs_alike(lab: np.ndarray, part: np.ndarray, exclude: np.ndarray,
+                   click: np.ndarray | None, gap: int) -> bool:
+    """Whether `part` departs from the surface round it as the clicked part does (see
+    SAME_WAY_SIZE); True when either cannot be told."""
+    own = _departure(lab, part, exclude, gap) if click is not None else None
+    if own is None or click is None:
+        return True
+    size, click_size = float(np.linalg.norm(own)), float(np.linalg.norm(click))
+    return bool(size >= SAME_WAY_SIZE * click_size
+                and float(own @ click) >= SAME_WAY_COS * size * click_size)
 
 
 def _joins(stat: np.ndarray, box: tuple[int, int, int, int], area: int, shared: int,

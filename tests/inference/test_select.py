@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -70,6 +71,46 @@ def test_does_not_flood_a_surface_of_the_inks_colour():
     assert covered(mask, mark) == 1.0
     assert not mask[:, :115].any()
     assert mask.sum() < 2.0 * box_area(mark)
+
+
+def watermark_on_texture(seed: int, cell: int, opacity: float = 0.45
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """A white semi-transparent block over a blotchy surface of all greys: the block's colour
+    follows the surface under it, so a narrow colour reach keeps only fragments of it."""
+    rng = np.random.default_rng(seed)
+    lum = rng.uniform(40, 220, (H // cell + 1, W // cell + 1)).astype(np.float32)
+    lum = cv2.resize(lum, (W, H), interpolation=cv2.INTER_LINEAR)
+    photo = np.stack([lum, lum * 0.9, lum * 0.75], -1) + rng.normal(0, 3, (H, W, 3))
+    mark = np.zeros((H, W), bool)
+    mark[90:150, 120:200] = True
+    photo[mark] = (1 - opacity) * photo[mark] + opacity * 255
+    return np.clip(photo, 0, 255).astype(np.uint8), mark
+
+
+@pytest.mark.parametrize("seed, cell, opacity", [(2, 4, 0.45), (3, 8, 0.45), (4, 4, 0.35),
+                                                 (9, 8, 0.45), (11, 4, 0.35)])
+def test_covers_a_watermark_whose_colour_follows_the_surface(seed, cell, opacity):
+    # The first two fail when only a stable reach may take the part (a fragment is
+    # selected); the last three when the colours that join come from the widened reach.
+    photo, mark = watermark_on_texture(seed, cell, opacity)
+    mask = select_mark(photo, [(160, 120)])
+    assert covered(mask, mark) == 1.0
+    assert mask.sum() < 3.0 * box_area(mark)
+
+
+def test_a_patch_of_the_inks_colour_lighter_than_its_surroundings_does_not_join():
+    grey = (85, 85, 90)  # the ink: darker than the beige it is printed on
+    photo = surface(4)
+    photo[:, :8] = grey                  # the ink's colour is on the surface too
+    photo[:, 196:] = (15, 15, 18)        # a dark band of the product, running off the photo
+    photo[90:160, 204:274] = grey        # a patch of that colour on it, within the gap
+    mark = np.zeros((H, W), bool)
+    mark[100:150, 130:160] = True
+    mark[110:150, 168:182] = True
+    photo[mark] = grey
+    mask = select_mark(photo, [(145, 125)])
+    assert covered(mask, mark) == 1.0
+    assert not mask[:, 204:].any()
 
 
 @pytest.mark.parametrize("dx, dy", [(37, -21), (1100, 700)])
