@@ -97,6 +97,10 @@ class Screen:
         x, y = self.photo_coords()
         return (x - centre[0]) ** 2 + (y - centre[1]) ** 2 <= radius ** 2
 
+    def square(self, centre, half) -> np.ndarray:
+        x, y = self.photo_coords()
+        return (np.abs(x - centre[0]) <= half) & (np.abs(y - centre[1]) <= half)
+
     def on_photo(self) -> np.ndarray:
         h, w = self.window.doc.shape
         x, y = self.photo_coords()
@@ -165,10 +169,11 @@ def test_select_click_shift_alt_and_undo_on_screen(window, qtbot):
     screen = Screen(window, qtbot)
     key(window, Qt.Key.Key_W)
     assert window.canvas.tool == tools.SELECT
-    window.brush_bar.tolerance_slider.setValue(80)
+    window.brush_bar.tolerance_slider.setValue(50)
     photo = screen.on_photo()
     patch = screen.disc((CX, CY), make_sample.PATCH_RADIUS)
-    near_patch = screen.disc((CX, CY), make_sample.PATCH_RADIUS + 12)
+    # (a selection is the found mark's box grown by a margin: square round the round patch)
+    near_patch = screen.square((CX, CY), make_sample.PATCH_RADIUS + 12)
     blank = screen.grab("opened")
 
     click(window, qtbot, CX, CY)
@@ -182,7 +187,6 @@ def test_select_click_shift_alt_and_undo_on_screen(window, qtbot):
     assert np.median(blue[patch]) > np.median((blank[..., 2] - blank[..., 0])[patch]) + 40
     undo_redo(window, screen, blank, selected, "the click")
 
-    window.brush_bar.tolerance_slider.setValue(50)
     click(window, qtbot, *BADGE, SHIFT)
     added = screen.grab("shift-click")
     new = changed(added, selected)
@@ -191,6 +195,7 @@ def test_select_click_shift_alt_and_undo_on_screen(window, qtbot):
     assert new[photo].sum() > 0.2 * shown[photo].sum(), "Shift+click added too little"
     undo_redo(window, screen, selected, added, "the Shift+click")
 
+    window.brush_bar.tolerance_slider.setValue(20)      # a narrower click: part of the patch
     click(window, qtbot, CX, CY, ALT)
     taken = screen.grab("alt-click")
     back = ~changed(taken, blank) & shown           # overlay gone: the photo shows again
