@@ -460,8 +460,9 @@ class Canvas(QGraphicsView):
             self.found.refresh(self.doc)
 
     def _job_done(self, kind: str, outcome: str) -> None:
-        if kind == "decompose" and outcome == "ok":
-            self.set_found_visible(True)       # what was found, at once
+        # What was found, at once (when it was already on, the new layers redrew it).
+        if kind == "decompose" and outcome == "ok" and not self.found.visible:
+            self.set_found_visible(True)
 
     def set_found_visible(self, visible: bool) -> None:
         """Show the found-mark overlay (found_overlay.py) or hide it."""

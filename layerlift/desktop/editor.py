@@ -420,8 +420,16 @@ class Editor(QObject):
         options = engine_options(self.settings) | {"exact_mask": self.settings.exact_mask}
         if options["engine"] != "classical":
             options["candidates"] = self.settings.candidates
-        request, finish = decompose_job(doc.image, doc.mask, box, hints=doc.hints_in,
-                                        **options)
+        request, paste = decompose_job(doc.image, doc.mask, box, hints=doc.hints_in,
+                                       **options)
+        image = doc.image
+
+        def finish(result: Any) -> Any:         # on the worker
+            from layerlift.desktop.found_overlay import prepare
+            done = paste(result)
+            prepare(image, done)                # the found-mark overlay's pictures
+            return done
+
         self._start_job("decompose", request, finish, "Decomposing")
         return True
 

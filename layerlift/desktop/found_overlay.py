@@ -80,6 +80,59 @@ def is_doubtful(meta: dict) -> bool:
         and confidence_words(confidence) != CLEAN
 
 
+# The overlay's pictures, worked out once per logo and per object patch: the worker makes
+# them for a new decomposition (`prepare`), so the GUI thread, which shows them as the result
+# becomes layers, only looks them up (~8 ms less of the window's longest stall at 24 MP).
+# One entry per picture, keyed by the very arrays it was made from (`is`) and its settings.
+_made: dict[str, tuple[tuple, tuple, object]] = {}
+
+
+def _once(name: str, arrays: tuple, values: tuple, make):
+    made = _made.get(name)
+    if made is not None and len(made[0]) == len(arrays) and \
+            all(a is b for a, b in zip(made[0], arrays, strict=True)) and made[1] == values:
+        return made[2]
+    picture = make()
+    _made[name] = (arrays, values, picture)      # one assignment: safe across threads
+    return picture
+
+
+def mark_picture(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
+                 bend: float) -> tuple[np.ndarray, Rect] | None:
+    """The found mark's tinted RGBA over its box (see found_mark)."""
+    def make():
+        placed = placed_asset(asset, quad, shape, bend)
+        if placed is None:
+            return None
+        pixels, box = placed
+        return _tint(np.rint(pixels[..., 3] * MARK_ALPHA).astype(np.uint8), MARK_RGB), box
+    return _once("mark", (asset,), (np.asarray(quad, np.float64).tobytes(), bend, shape), make)
+
+
+def fill_picture(patch: np.ndarray, rect: Rect,
+                 image: np.ndarray) -> tuple[np.ndarray, np.ndarray, Rect] | None:
+    """The filled region's striped RGBA, the region itself and its box (see filled_region)."""
+    def make():
+        x0, y0, x1, y1 = rect
+        region = np.any(patch[..., :3] != image[y0:y1, x0:x1], axis=2)
+        if not region.any():
+            return None
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        stripes = ((xx + yy) // (STRIPE // 2)) % 2 == 0
+        alpha = np.where(region, np.where(stripes, FILL_ALPHA[1], FILL_ALPHA[0]), 0)
+        return _tint(alpha.astype(np.uint8), FILL_RGB), region, rect
+    return _once("fill", (patch, image), (rect,), make)
+
+
+def prepare(image: np.ndarray, result) -> None:
+    """Make the overlay's pictures for a decomposition's result (desktop.jobs.Decomposition)
+    off the GUI thread, as the layers it becomes will ask for them."""
+    mark_picture(result.asset, np.asarray(result.quad, np.float64), image.shape[:2], 0.0)
+    x, y = result.object_offset
+    h, w = result.object_patch.shape[:2]
+    fill_picture(result.object_patch, (x, y, x + w, y + h), image)
+
+
 def _tint(alpha: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
     out = np.empty(alpha.shape + (4,), np.uint8)
     out[..., :3] = rgb
@@ -149,21 +202,21 @@ class FoundOverlay:
         self.shown_words, self.doubtful = None, False
         if not self.visible:
             return
-        mark = found_mark(doc)
+        logo = doc.layer(LOGO)
+        mark = None if logo is None or logo.asset is None or logo.quad is None else \
+            mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
         if mark is not None:
-            alpha, (x0, y0, _x1, _y1) = mark
-            self.mark.setPixmap(rgba_to_pixmap(_tint(
-                np.rint(alpha * MARK_ALPHA).astype(np.uint8), MARK_RGB)))
+            tinted, (x0, y0, _x1, _y1) = mark
+            self.mark.setPixmap(rgba_to_pixmap(tinted))
             self.mark.setOffset(x0, y0)
             self.mark.setVisible(True)
-        filled = filled_region(doc)
+        obj = doc.layer(OBJECT)
+        filled = None if obj is None or obj.patch is None else \
+            fill_picture(obj.patch, obj.patch_rect, doc.image)
         if filled is None:
             return
-        region, (x0, y0, x1, y1) = filled
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        stripes = ((xx + yy) // (STRIPE // 2)) % 2 == 0
-        alpha = np.where(region, np.where(stripes, FILL_ALPHA[1], FILL_ALPHA[0]), 0)
-        self.fill.setPixmap(rgba_to_pixmap(_tint(alpha.astype(np.uint8), FILL_RGB)))
+        tinted, region, (x0, y0, x1, y1) = filled
+        self.fill.setPixmap(rgba_to_pixmap(tinted))
         self.fill.setOffset(x0, y0)
         self.fill.setVisible(True)
         self.doubtful = is_doubtful(doc.meta)
