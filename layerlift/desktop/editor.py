@@ -427,7 +427,10 @@ class Editor(QObject):
         def finish(result: Any) -> Any:         # on the worker
             from layerlift.desktop.found_overlay import prepare
             done = paste(result)
-            prepare(image, done)                # the found-mark overlay's pictures
+            try:                                # the found-mark overlay's pictures: only
+                prepare(image, done)            # time saved; the GUI makes them otherwise
+            except Exception:
+                traceback.print_exc()
             return done
 
         self._start_job("decompose", request, finish, "Decomposing")

@@ -12,6 +12,8 @@ View > Show Found Mark toggles it; it turns on after each decomposition (canvas.
 
 from __future__ import annotations
 
+import weakref
+
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -83,17 +85,19 @@ def is_doubtful(meta: dict) -> bool:
 # The overlay's pictures, worked out once per logo and per object patch: the worker makes
 # them for a new decomposition (`prepare`), so the GUI thread, which shows them as the result
 # becomes layers, only looks them up (~8 ms less of the window's longest stall at 24 MP).
-# One entry per picture, keyed by the very arrays it was made from (`is`) and its settings.
+# One entry per picture, keyed by the very arrays it was made from (weakly: a photo closed
+# is not kept for it) and its settings.
 _made: dict[str, tuple[tuple, tuple, object]] = {}
 
 
 def _once(name: str, arrays: tuple, values: tuple, make):
     made = _made.get(name)
-    if made is not None and len(made[0]) == len(arrays) and \
-            all(a is b for a, b in zip(made[0], arrays, strict=True)) and made[1] == values:
+    if made is not None and len(made[0]) == len(arrays) and made[1] == values and \
+            all(ref() is a for ref, a in zip(made[0], arrays, strict=True)):
         return made[2]
     picture = make()
-    _made[name] = (arrays, values, picture)      # one assignment: safe across threads
+    # one assignment: safe across threads
+    _made[name] = (tuple(weakref.ref(a) for a in arrays), values, picture)
     return picture
 
 

@@ -143,10 +143,7 @@ class _Runner(QObject):
             import layerlift.inference.engines.classical.compose  # noqa: F401
             from layerlift.inference import api
             from layerlift.inference.contract import DecomposeRequest
-            for name in WRITER_MODULES:
-                importlib.import_module(name)
-            from PIL import Image
-            Image.preinit()
+            _warm_writers()
             image = np.full((48, 48, 3), 200, np.uint8)
             image[20:28, 16:32] = 20
             mask = np.zeros((48, 48), bool)
@@ -155,6 +152,18 @@ class _Runner(QObject):
         except Exception:  # the real run reports any problem
             pass
         freeze_startup_heap()
+
+
+def _warm_writers() -> None:
+    """Each of WRITER_MODULES on its own: one that is missing (a dependency moved a module)
+    must not skip the others, nor the engine's warm-up."""
+    for name in WRITER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    from PIL import Image
+    Image.preinit()
 
 
 def freeze_startup_heap() -> None:

@@ -523,6 +523,8 @@ def check_output_dir(target: PathLike, replace_ok: Iterable[str] | None = None) 
         is_dir = stat.S_ISDIR(os.stat(target).st_mode)
     except (FileNotFoundError, NotADirectoryError):   # (a file above it: said below)
         is_dir = None
+    except OSError as e:                                # a symlink loop, no permission
+        raise InputError(f"cannot check output {target}: {e.strerror or e}") from None
     if is_dir is False:
         raise InputError(f"output {target} exists and is not a folder")
     if is_dir:

@@ -236,7 +236,9 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
         # The part may take a reach its fragments pass; the colours that join it stay those
         # of the strictly stable reach (a wider reach takes in more of the surface).
         widest = _stable_reach(parts, nears, flood_share, sides, fragments=True)
-        return nears[stable], parts[widest if widest is not None else stable], cut
+        # (index 0 is the widest reach; the fragments' pass never narrows the part)
+        pick = widest if widest is not None and widest <= stable else stable
+        return nears[stable], parts[pick], cut
     # The clicked colour is everywhere: a disc round each click stands for the part.
     part = np.zeros(lab.shape[:2], bool)
     radius = max(2, int(0.02 * max(lab.shape[:2])))

@@ -120,3 +120,33 @@ def test_the_overlay_of_a_new_decomposition_is_made_on_the_worker(window, qtbot,
     assert blocker.args == ["decompose", "ok"], window.last_error
     assert window.canvas.found.visible and window.canvas.found.mark.isVisible()
     assert threads and threading.main_thread() not in threads
+
+
+def test_a_failure_making_the_overlay_on_the_worker_does_not_fail_the_decomposition(
+        window, qtbot, monkeypatch, capsys):
+    import layerlift.desktop.found_overlay as overlay
+
+    def broken(image, result):
+        raise ValueError("odd result")
+
+    monkeypatch.setattr(overlay, "prepare", broken)
+    window.doc.fill_rect((85, 65, 165, 115))
+    with qtbot.waitSignal(window.job_done, timeout=30000) as blocker:
+        assert window.decompose()
+    assert blocker.args == ["decompose", "ok"], window.last_error
+    assert window.canvas.found.mark.isVisible()        # made on the GUI thread instead
+
+
+def test_the_overlay_keeps_no_photo_alive():
+    import gc
+    import weakref
+
+    from layerlift.desktop.found_overlay import fill_picture
+
+    image = np.zeros((40, 50, 3), np.uint8)
+    patch = np.full((10, 10, 4), 255, np.uint8)
+    assert fill_picture(patch, (5, 5, 15, 15), image) is not None
+    gone = weakref.ref(image)
+    del image
+    gc.collect()
+    assert gone() is None

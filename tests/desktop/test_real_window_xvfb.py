@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -22,31 +23,45 @@ STEPS = Path(__file__).with_name("real_window_steps.py")
 SCREEN = "1280x1024x24"
 CHECKS = 3                       # the test functions in real_window_steps.py
 TIMEOUT_S = 300                  # ~20 s alone on 2 cores
+XVFB_START_S = 30
 
 
-def start_xvfb() -> tuple[subprocess.Popen, str]:
-    """Xvfb on a display it picks itself (-displayfd: no race for a free number)."""
+def start_xvfb(log: Path) -> tuple[subprocess.Popen, str]:
+    """Xvfb on a display it picks itself (-displayfd: no race for a free number); its output
+    goes to `log` (a pipe nobody reads could fill and block it)."""
     read, write = os.pipe()
-    try:
-        server = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
-            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    finally:
-        os.close(write)
+    with open(log, "wb") as err:
+        try:
+            server = subprocess.Popen(
+                ["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+                pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=err)
+        finally:
+            os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        number = pipe.readline().strip()        # written once the server accepts clients
+        # written once the server accepts clients; a server that hangs must not hang CI
+        ready, _, _ = select.select([pipe], [], [], XVFB_START_S)
+        number = pipe.readline().strip() if ready else b""
     if not number.isdigit():
-        server.kill()
-        _, err = server.communicate(timeout=10)
-        raise AssertionError(f"Xvfb did not start: {err.decode(errors='replace')[-2000:]}")
+        stop(server)
+        raise AssertionError(f"Xvfb did not start within {XVFB_START_S} s: "
+                             f"{log.read_text(errors='replace')[-2000:]}")
     return server, f":{number.decode()}"
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Xvfb is an X server for Linux")
 def test_the_real_window_under_xvfb(tmp_path):
     assert shutil.which("Xvfb"), ("Xvfb is missing: the real-window tests need it "
                                   "(`make install` installs the xvfb package)")
-    server, display = start_xvfb()
+    server, display = start_xvfb(tmp_path / "xvfb.log")
     env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
     env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
     try:
@@ -60,8 +75,7 @@ def test_the_real_window_under_xvfb(tmp_path):
         raise AssertionError(f"the real-window checks ran over {TIMEOUT_S} s:\n"
                              f"{told[-4000:]}") from None
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
     report = (out.stdout + out.stderr)[-6000:]
     assert out.returncode == 0, f"under Xvfb ({display}):\n{report}"
     assert re.search(rf"\b{CHECKS} passed\b", out.stdout), f"not all checks ran:\n{report}"

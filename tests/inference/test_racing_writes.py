@@ -102,3 +102,10 @@ def test_three_processes_writing_one_folder_get_only_clear_refusals(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out"]       # no temp or old folders left
     a, b = ((target / n).read_text() for n in ("a.txt", "b.txt"))
     assert b == a * 100                                   # one run's whole output
+
+
+def test_an_output_that_is_a_symlink_loop_is_refused_in_one_line(tmp_path):
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    with pytest.raises(InputError, match="cannot check output"):
+        imageio.check_output_dir(loop)
