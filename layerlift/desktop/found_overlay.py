@@ -60,11 +60,8 @@ def filled_region(doc: Document) -> tuple[np.ndarray, Rect] | None:
     obj = doc.layer(OBJECT)
     if obj is None or obj.patch is None:
         return None
-    x0, y0, x1, y1 = obj.patch_rect
-    filled = np.any(obj.patch[..., :3] != doc.image[y0:y1, x0:x1], axis=2)
-    if not filled.any():
-        return None
-    return filled, (x0, y0, x1, y1)
+    picture = fill_picture(obj.patch, obj.patch_rect, doc.image)
+    return None if picture is None else (picture[1], picture[2])
 
 
 def fill_words(meta: dict) -> str | None:
