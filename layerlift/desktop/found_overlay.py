@@ -47,11 +47,8 @@ def found_mark(doc: Document) -> tuple[np.ndarray, Rect] | None:
     logo = doc.layer(LOGO)
     if logo is None or logo.asset is None or logo.quad is None:
         return None
-    placed = placed_asset(logo.asset, logo.quad, doc.shape, logo.bend)
-    if placed is None:
-        return None
-    pixels, box = placed
-    return pixels[..., 3], box
+    picture = mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
+    return None if picture is None else (picture[1], picture[2])
 
 
 def filled_region(doc: Document) -> tuple[np.ndarray, Rect] | None:
@@ -99,14 +96,15 @@ def _once(name: str, arrays: tuple, values: tuple, make):
 
 
 def mark_picture(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
-                 bend: float) -> tuple[np.ndarray, Rect] | None:
-    """The found mark's tinted RGBA over its box (see found_mark)."""
+                 bend: float) -> tuple[np.ndarray, np.ndarray, Rect] | None:
+    """The found mark's tinted RGBA, the logo's alpha itself and its box (see found_mark)."""
     def make():
         placed = placed_asset(asset, quad, shape, bend)
         if placed is None:
             return None
         pixels, box = placed
-        return _tint(np.rint(pixels[..., 3] * MARK_ALPHA).astype(np.uint8), MARK_RGB), box
+        alpha = pixels[..., 3]
+        return _tint(np.rint(alpha * MARK_ALPHA).astype(np.uint8), MARK_RGB), alpha, box
     return _once("mark", (asset,), (np.asarray(quad, np.float64).tobytes(), bend, shape), make)
 
 
@@ -207,7 +205,7 @@ class FoundOverlay:
         mark = None if logo is None or logo.asset is None or logo.quad is None else \
             mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
         if mark is not None:
-            tinted, (x0, y0, _x1, _y1) = mark
+            tinted, _alpha, (x0, y0, _x1, _y1) = mark
             self.mark.setPixmap(rgba_to_pixmap(tinted))
             self.mark.setOffset(x0, y0)
             self.mark.setVisible(True)
