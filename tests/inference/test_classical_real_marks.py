@@ -155,3 +155,56 @@ def test_a_part_of_a_print_standing_apart_on_gravel_joins_it():
     case = generate_case(9041, source="fa-solid", family="print", group="photo")
     layers = decompose(DecomposeRequest(case.composite, case.mask))
     assert left_behind_share(case, layers.object) < 0.04
+
+
+def psnr_in_mask(obj: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    mse = np.mean((obj[mask].astype(float) - truth[mask]) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def test_a_grey_watermark_on_a_busy_photo_is_read_as_one_and_unblended():
+    # A 38 % grey pictogram over the astronaut's helmet rim and suit: the texture cannot
+    # tell its opacity (the rim's edges swamp it) and its colour at the gamut bound is grey,
+    # not white or black; it was taken for an opaque print and filled with a smear.
+    from tests.benchmarks.real_marks_cases import generate_case
+
+    case = generate_case(9006, source="fa-solid", family="watermark", group="photo")
+    layers = decompose(DecomposeRequest(case.composite, case.mask))
+    assert abs(layers.meta["opacity"] - 0.38) < 0.1
+    assert layers.meta["fill"] is None                  # unblended, nothing filled
+    assert psnr_in_mask(layers.object, case.object, case.mask) > 15.0   # filled: 13.0 dB
+
+
+def test_a_watermark_is_unblended_where_a_fill_would_be_a_smear():
+    # A 55 % white word over the coffee cup's rim: too thin for the texture to read its
+    # opacity (the gamut bound does), so by the old rule it was filled; the probe says a
+    # fill errs more there than unblending with that opacity would.
+    from tests.benchmarks.real_marks_cases import generate_case
+
+    case = generate_case(7008, source="wordmark", family="watermark", group="photo")
+    layers = decompose(DecomposeRequest(case.composite, case.mask))
+    assert not layers.meta["texture_informative"] and layers.meta["opacity"] < 1.0
+    assert layers.meta["fill"] is None
+    assert psnr_in_mask(layers.object, case.object, case.mask) > 17.5   # filled: 16.3 dB
+
+
+def test_unblending_is_chosen_only_when_it_errs_less_than_the_fill():
+    from layerlift.inference.engines.classical.decompose import unblending_errs_less
+    from layerlift.inference.engines.classical.matting import Matte
+    from layerlift.inference.engines.classical.probe import ProbeResult
+
+    rng = np.random.default_rng(1)
+    img = rng.uniform(0.2, 0.8, (40, 40, 3)).astype(np.float32)
+    alpha = np.zeros((40, 40), np.float32)
+    alpha[10:30, 10:30] = 0.5
+    white = np.ones_like(img)
+
+    def matte(error: float) -> Matte:
+        return Matte(alpha, white, img, alpha > 0, 0.5, False, error)
+
+    # unblending's error here: (error * (B - L) / (1 - a))^2, B - L about -0.7 on average
+    good_fill, poor_fill = ProbeResult({"smooth": 1e-5}), ProbeResult({"smooth": 0.05})
+    assert unblending_errs_less(img, matte(0.05), poor_fill)
+    assert not unblending_errs_less(img, matte(0.05), good_fill)
+    assert not unblending_errs_less(img, matte(0.5), poor_fill)
+    assert not unblending_errs_less(img, matte(0.05), None)

@@ -78,29 +78,70 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
                                             str | None]:
     """The surface under the mark (float [0, 1]), the region that was filled, the probe that
     chose the fill and the fill method used (None, None when nothing was filled)."""
-    a = matte.alpha
-    # Unblending only pays where the surface has texture to recover; on a smooth surface a
-    # fill is as good and does not depend on the opacity estimate.
+    # Unblending pays where the surface has texture to recover; on a smooth surface a fill
+    # is as good and does not depend on the opacity estimate. Where the texture could not
+    # tell, the probe's error says how good a fill would be, the opacity's error how good
+    # unblending would be (a watermark on a busy photo: the fill is a smear).
     unblend = matte.opacity < 1.0 and matte.texture_informative
-    filled = a >= (FILL_ALPHA_SEMI if unblend else FILL_ALPHA_OPAQUE * matte.opacity)
-    if not unblend and filled.any():
-        filled = dilate(filled, FILL_GROW) & mask
+    filled = fill_region(matte, mask, unblend)
+    probe = probe_fills(img, filled, mask, seed)
+    if matte.opacity < 1.0 and not unblend and unblending_errs_less(img, matte, probe):
+        unblend = True
+        filled = fill_region(matte, mask, unblend)
+        probe = probe_fills(img, filled, mask, seed)
+    a = matte.alpha
     surface = img.copy()
     blend = (a > 0) & ~filled
     ab = a[blend][:, None]
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
     if not filled.any():
         return surface, filled, None, None
-    # The probe sees only the surface outside the mask; the real fill meets the unblended
-    # pixels at its edge (known) but copies texture from untouched surface only.
-    probe = run_probe(img, filled, ~mask,
-                      lambda im, hole, known: candidate_fills(im, hole, known, known, seed))
     method = probe.best() if probe is not None else DEFAULT_FILL
     fills = candidate_fills(surface, filled, ~filled, a <= 0, seed, only=method)
     # (a method that cannot run at full size, e.g. exemplars with nothing to copy from,
     # leaves the smooth fill)
     used = method if method in fills else "smooth"
     return fills[used], filled, probe, used
+
+
+def fill_region(matte: Matte, mask: np.ndarray, unblend: bool) -> np.ndarray:
+    """The pixels whose surface is filled: all of an opaque or filled mark (and FILL_GROW
+    past it), only the near-opaque pixels of an unblended one."""
+    a = matte.alpha
+    filled = a >= (FILL_ALPHA_SEMI if unblend else FILL_ALPHA_OPAQUE * matte.opacity)
+    if not unblend and filled.any():
+        filled = dilate(filled, FILL_GROW) & mask
+    return filled
+
+
+def probe_fills(img: np.ndarray, filled: np.ndarray, mask: np.ndarray,
+                seed: int) -> ProbeResult | None:
+    """Each fill tried on known surface beside the mask, in the filled region's shape."""
+    if not filled.any():
+        return None
+    # The probe sees only the surface outside the mask; the real fill meets the unblended
+    # pixels at its edge (known) but copies texture from untouched surface only.
+    return run_probe(img, filled, ~mask,
+                     lambda im, hole, known: candidate_fills(im, hole, known, known, seed))
+
+
+def unblending_errs_less(img: np.ndarray, matte: Matte, probe: ProbeResult | None) -> bool:
+    """Would unblending the mark err less than the best fill did on the probe?
+
+    Unblending, B = (I - a*L) / (1 - a), errs by dB/da = (B - L) / (1 - a) per unit of
+    error in a; the opacity's reading is off by up to matte.opacity_error.
+    """
+    if probe is None:
+        return False
+    a = matte.alpha
+    under = a > 0
+    if not under.any():
+        return False
+    ab = a[under][:, None]
+    b = np.clip((img[under] - ab * matte.colour[under]) / (1.0 - ab), 0.0, 1.0)
+    unblend_mse = float(np.mean((matte.opacity_error * (b - matte.colour[under])
+                                 / (1.0 - ab)) ** 2))
+    return unblend_mse < probe.mse[probe.best()]
 
 
 def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
@@ -156,7 +197,7 @@ def matte_at_working_size(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha = up(small.alpha) * mask
     alpha[alpha < 0.03] = 0.0
     return Matte(alpha.astype(np.float32), up(small.colour), up(small.background), alpha > 0,
-                 small.opacity, small.texture_informative)
+                 small.opacity, small.texture_informative, small.opacity_error)
 
 
 def exact_matte(img: np.ndarray, mask: np.ndarray) -> Matte:

@@ -48,8 +48,16 @@ MIN_DEEP = 100
 # How far the gamut bound may exceed the texture's opacity reading before the reading is
 # put down to the mark's own detail.
 OPACITY_SLACK = 0.2
-# A white or black mark on an untextured surface is called a watermark below this opacity.
-EXTREME_MAX_OPACITY = 0.7
+# A white, black or grey mark on an untextured surface is called a watermark below this
+# opacity.
+ACHROMATIC_MAX_OPACITY = 0.7
+# A mark's colour is grey when its channels lie within this of each other, and a grey mark is
+# called a watermark below GREY_MAX_OPACITY. Measured on the real-marks benchmark (96
+# cases): grey watermarks on busy photographs (a spacesuit, a helmet) read a spread of
+# 0.02-0.13 at gamut bounds of 0.44-0.49 and were taken for opaque prints; a grey word
+# printed on the spacesuit reads 0.05 at 0.65.
+GREY_SPREAD = 0.15
+GREY_MAX_OPACITY = 0.6
 # A coloured mark whose gamut bound is below this departs from its surface by less than
 # 40 % of the way to the gamut's edge: too faint for a print made to be seen, so it is
 # taken for a watermark of unknown opacity (see estimate_opacity). Measured on the
@@ -57,6 +65,10 @@ EXTREME_MAX_OPACITY = 0.7
 # alpha error of seven watermarks that were called opaque (0.28-0.42 -> 0.03-0.22), and
 # moves the median gain by less than 0.01 dB.
 FAINT_MARK = 0.4
+# The typical error of an opacity read from the texture or from a white/black mark's gamut
+# bound: the median |read - true| of those readings on the real-marks benchmark (96 cases,
+# fixed and fresh seeds) is 0.05; twice that, to stay on the safe side.
+OPACITY_ERROR = 0.1
 # Smallest smoothing scale of the surface fit, px.
 BACKGROUND_SIGMA = 4.0
 # The local texture size is capped at this multiple of the crop's median.
@@ -75,6 +87,10 @@ class Matte:
     support: np.ndarray      # HxW bool, pixels the mark touches
     opacity: float           # the mark's estimated opacity (1 = opaque print)
     texture_informative: bool
+    # How far the opacity reading may be off (in opacity units): OPACITY_ERROR for a reading
+    # from the surface's texture or a white/black mark's gamut bound, half the range left
+    # open for a faint mark's guess; 0 for an opaque print.
+    opacity_error: float = 0.0
 
 
 def background_model(img: np.ndarray, known: np.ndarray, sigma: float = BACKGROUND_SIGMA,
@@ -217,16 +233,17 @@ def mark_core(img: np.ndarray, b0: np.ndarray, mark: np.ndarray) -> np.ndarray:
 
 
 def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np.ndarray,
-                     known: np.ndarray) -> tuple[float, bool]:
+                     known: np.ndarray) -> tuple[float, bool, float]:
     """How opaque the mark is, from how much of the surface's fine texture shows through it.
 
     Over a semi-transparent mark I = o*L + (1 - o)*B, so the fine detail inside the mark is
     (1 - o) times the surface's. Where the surface has no texture this says nothing; we then
     fall back on the gamut: L must lie in [0, 1], which bounds o from below.
+    Returns (opacity, texture informative, how far the reading may be off).
     """
     inner = core
     if inner.sum() < 10:
-        return 1.0, False     # too little of the mark to judge
+        return 1.0, False, 0.0     # too little of the mark to judge
     hf = fine_detail(img)
     deep = erode(core, 1) & erode(mark, 3)
     hf_in = hf[deep]
@@ -239,17 +256,19 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
     room = np.where(diff > 0, 1.0 - b0[inner], b0[inner])
     a_min = np.max(np.abs(diff) / np.maximum(room, 1e-3), axis=1)
     o_min = float(np.clip(np.median(a_min), 0.05, 1.0))
-    # At that alpha, is the logo colour white or black (every channel at the gamut's edge)?
-    # Watermarks mostly are; then the gamut bound is the opacity itself.
+    # At that alpha, is the logo colour white, black or grey (every channel at the gamut's
+    # edge, or all alike)? Watermarks mostly are; then the gamut bound is the opacity itself.
     colour = np.median(np.clip(b0[inner] + diff / o_min, 0.0, 1.0), axis=0)
-    extreme = bool(np.all(colour >= 0.8) or np.all(colour <= 0.2))
+    white_or_black = bool(np.all(colour >= 0.8) or np.all(colour <= 0.2))
+    grey = bool(np.ptp(colour) <= GREY_SPREAD) and o_min < GREY_MAX_OPACITY
     # Thin strokes have no pixels away from their edges, whose own detail would swamp
     # the surface's: then the texture says nothing.
     informative = var_bg > TEXTURE_INFORMATIVE ** 2 and ring.sum() > 30 and deep.sum() >= MIN_DEEP
     ratio = float(np.sqrt(var_in / max(var_bg, 1e-12)))
     # More detail inside than outside: the mark has texture of its own; nothing to learn.
     informative = informative and ratio < 0.95
-    if extreme and o_min < EXTREME_MAX_OPACITY:
+    error = OPACITY_ERROR
+    if (white_or_black and o_min < ACHROMATIC_MAX_OPACITY) or grey:
         opacity = o_min
     elif informative and ratio < 0.3:
         opacity = 1.0                  # the surface's texture does not show through
@@ -261,12 +280,13 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
         # A faint coloured mark on a surface that cannot tell: its opacity lies somewhere in
         # [o_min, 1]; the middle of that range bounds the alpha error by half of it.
         opacity = 0.5 * (1.0 + o_min)
+        error = 0.5 * (1.0 - o_min)
     else:
         opacity = 1.0
     opacity = float(np.clip(opacity, 0.05, 1.0))
     if opacity >= OPAQUE:
-        opacity = 1.0
-    return opacity, bool(informative)
+        return 1.0, bool(informative), 0.0
+    return opacity, bool(informative), float(error)
 
 
 def refit_surface(img: np.ndarray, mark: np.ndarray, known: np.ndarray,
@@ -300,7 +320,7 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
         zeros = np.zeros((h, w), np.float32)
         return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False)
     inner = core_of(img, b0, mark)
-    opacity, informative = estimate_opacity(img, b0, mark, inner, known)
+    opacity, informative, opacity_error = estimate_opacity(img, b0, mark, inner, known)
     if opacity >= 1.0:
         grown = ink_completion(img, mask, mark, inner)
         if grown.sum() > mark.sum():
@@ -328,4 +348,5 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     alpha[inner] = opacity
     alpha[~support] = 0.0
     alpha[alpha < 0.03] = 0.0
-    return Matte(alpha.astype(np.float32), colour, b0, support, opacity, informative)
+    return Matte(alpha.astype(np.float32), colour, b0, support, opacity, informative,
+                 opacity_error)
