@@ -108,9 +108,10 @@ def mark_picture(asset: np.ndarray, quad: np.ndarray, shape: tuple[int, int],
     return _once("mark", (asset,), (np.asarray(quad, np.float64).tobytes(), bend, shape), make)
 
 
-def fill_picture(patch: np.ndarray, rect: Rect,
-                 image: np.ndarray) -> tuple[np.ndarray, np.ndarray, Rect] | None:
-    """The filled region's striped RGBA, the region itself and its box (see filled_region)."""
+def fill_picture(patch: np.ndarray, rect: Rect, image: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, Rect, tuple[int, int]] | None:
+    """The filled region's striped RGBA, the region itself, its box (see filled_region) and
+    where the words go (under the region's lowest row, at its leftmost column)."""
     def make():
         x0, y0, x1, y1 = rect
         region = np.any(patch[..., :3] != image[y0:y1, x0:x1], axis=2)
@@ -119,7 +120,9 @@ def fill_picture(patch: np.ndarray, rect: Rect,
         yy, xx = np.ogrid[y0:y1, x0:x1]
         stripes = ((xx + yy) // (STRIPE // 2)) % 2 == 0
         alpha = np.where(region, np.where(stripes, FILL_ALPHA[1], FILL_ALPHA[0]), 0)
-        return _tint(alpha.astype(np.uint8), FILL_RGB), region, rect
+        words_at = (x0 + int(np.flatnonzero(region.any(axis=0))[0]),
+                    y0 + int(np.flatnonzero(region.any(axis=1))[-1]) + 4)
+        return _tint(alpha.astype(np.uint8), FILL_RGB), region, rect, words_at
     return _once("fill", (patch, image), (rect,), make)
 
 
@@ -182,6 +185,9 @@ class FoundOverlay:
         self.visible = False
         self.shown_words: str | None = None     # what the label says (None: no label)
         self.doubtful = False                   # the outline is drawn
+        # The pictures the items hold now: shown again as they are when a refresh finds the
+        # same ones (a recompose, an edit of another layer), not converted again.
+        self._on_items: dict[str, object] = {}
         self._set_shown(False)
 
     def _items(self) -> tuple[QGraphicsItem, ...]:
@@ -205,26 +211,31 @@ class FoundOverlay:
         mark = None if logo is None or logo.asset is None or logo.quad is None else \
             mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
         if mark is not None:
-            tinted, _alpha, (x0, y0, _x1, _y1) = mark
-            self.mark.setPixmap(rgba_to_pixmap(tinted))
-            self.mark.setOffset(x0, y0)
+            if self._on_items.get("mark") is not mark:
+                tinted, _alpha, (x0, y0, _x1, _y1) = mark
+                self.mark.setPixmap(rgba_to_pixmap(tinted))
+                self.mark.setOffset(x0, y0)
+                self._on_items["mark"] = mark
             self.mark.setVisible(True)
         obj = doc.layer(OBJECT)
         filled = None if obj is None or obj.patch is None else \
             fill_picture(obj.patch, obj.patch_rect, doc.image)
         if filled is None:
             return
-        tinted, region, (x0, y0, x1, y1) = filled
-        self.fill.setPixmap(rgba_to_pixmap(tinted))
-        self.fill.setOffset(x0, y0)
+        tinted, region, (x0, y0, x1, y1), words_at = filled
+        if self._on_items.get("fill") is not filled:
+            self.fill.setPixmap(rgba_to_pixmap(tinted))
+            self.fill.setOffset(x0, y0)
+            self._on_items["fill"] = filled
         self.fill.setVisible(True)
         self.doubtful = is_doubtful(doc.meta)
         if self.doubtful:
-            self.outline.setPath(_outline(region, x0, y0))
+            if self._on_items.get("outline") is not filled:
+                self.outline.setPath(_outline(region, x0, y0))
+                self._on_items["outline"] = filled
             self.outline.setVisible(True)
         self.shown_words = fill_words(doc.meta)
         if self.shown_words is not None:
             self.words.setText(self.shown_words)
-            ys, xs = np.nonzero(region)
-            self.words.setPos(x0 + int(xs.min()), y0 + int(ys.max()) + 4)
+            self.words.setPos(*words_at)
             self.words.setVisible(True)

@@ -7,6 +7,7 @@ through `on_move(row, to)`, so the window can make them undoable.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -40,15 +41,9 @@ def thumbnail(layer: Layer, shape: tuple[int, int]) -> np.ndarray:
     tw, th = max(1, round(w * scale)), max(1, round(h * scale))
     full = layer.rgba if layer.rgba is not None else layer.base
     if full is not None:
-        # From the smallest copy of the layer's display pixels (desktop/display.py: made with
-        # the layer, off the GUI thread, and needed by the canvas anyway): BGRA, premultiplied
-        # unless opaque. Shrinking the 24 MP layer itself costs ~1 ms even decimated.
-        display = display_for(full)
-        small = cv2.resize(display.level(max(display.levels)), (tw, th),
-                           interpolation=cv2.INTER_AREA)
-        rgba = cv2.cvtColor(small, cv2.COLOR_BGRA2RGBA)
-        rgba = rgba if display.opaque else cv2.cvtColor(rgba, cv2.COLOR_mRGBA2RGBA)
+        rgba = _shrunk(full, (tw, th))
         if layer.patch is not None:
+            rgba = rgba.copy()
             _paste_shrunk(rgba, layer.patch, layer.offset, tw / w, th / h)
         return rgba
     # A logo is small in the photo: its thumbnail shows the logo itself, fitted.
@@ -62,6 +57,31 @@ def thumbnail(layer: Layer, shape: tuple[int, int]) -> np.ndarray:
     y, x = (THUMB - size[1]) // 2, (THUMB - size[0]) // 2
     square[y:y + size[1], x:x + size[0]] = small
     return square
+
+
+# The last full-size array shrunk to a thumbnail: the Original, the Object and Recomposed
+# windows over it all start from the same one, and each new result asked for it again.
+_last_shrunk: tuple[weakref.ref, tuple[int, int], np.ndarray] | None = None
+
+
+def _shrunk(full: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`full` (HxWx4) shrunk to `size` (w, h), straight-alpha RGBA; not to be written to.
+
+    From the smallest copy of its display pixels (desktop/display.py: made with the layer,
+    off the GUI thread, and needed by the canvas anyway): BGRA, premultiplied unless opaque.
+    Shrinking the 24 MP layer itself costs ~1 ms even decimated; this ~1.7 ms, so it is
+    remembered for the next layer over the same pixels."""
+    global _last_shrunk
+    last = _last_shrunk
+    if last is not None and last[0]() is full and last[1] == size:
+        return last[2]
+    display = display_for(full)
+    small = cv2.resize(display.level(max(display.levels)), size, interpolation=cv2.INTER_AREA)
+    rgba = cv2.cvtColor(small, cv2.COLOR_BGRA2RGBA)
+    rgba = rgba if display.opaque else cv2.cvtColor(rgba, cv2.COLOR_mRGBA2RGBA)
+    rgba.flags.writeable = False
+    _last_shrunk = (weakref.ref(full), size, rgba)
+    return rgba
 
 
 def _paste_shrunk(thumb: np.ndarray, patch: np.ndarray, offset: tuple[int, int],

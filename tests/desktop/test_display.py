@@ -65,3 +65,28 @@ def test_a_layer_thumbnail_comes_from_its_display_copy_in_rgba(alpha):
     assert np.abs(thumb[10, 5].astype(int) - (200, 100, 30, alpha)).max() <= 2
     assert np.abs(thumb[10, -5].astype(int) - (20, 40, 220, alpha)).max() <= 2
     assert len(display.display_for(pixels).levels) > 1
+
+
+def test_window_layers_over_one_base_shrink_it_for_their_thumbnails_once(monkeypatch):
+    """The Original, then each Object or Recomposed window over it: the base is shrunk once
+    (~1.7 ms at 24 MP on the GUI thread as each result becomes layers), each window's
+    thumbnail still shows its own patch, and the Original's is left as it was."""
+    from layerlift.desktop import layers_model
+    from layerlift.desktop.document import Layer
+
+    h, w = 1600, 2400
+    base = np.zeros((h, w, 4), np.uint8)
+    base[..., :3], base[..., 3] = (200, 100, 30), 255
+    patch = np.full((400, 600, 4), (20, 40, 220, 255), np.uint8)
+    shrunk = []
+    real = layers_model.display_for
+    monkeypatch.setattr(layers_model, "display_for", lambda a: shrunk.append(a) or real(a))
+    original = layers_model.thumbnail(Layer("Original", "original", rgba=base), (h, w))
+    window = layers_model.thumbnail(
+        Layer("Object", "object", base=base, patch=patch, offset=(1200, 800)), (h, w))
+    again = layers_model.thumbnail(Layer("Original", "original", rgba=base), (h, w))
+    assert len(shrunk) == 1
+    assert np.abs(window[20, 30].astype(int) - (20, 40, 220, 255)).max() <= 2     # the patch
+    assert np.abs(window[5, 5].astype(int) - (200, 100, 30, 255)).max() <= 2       # the base
+    assert np.array_equal(again, original)
+    assert np.abs(again[20, 30].astype(int) - (200, 100, 30, 255)).max() <= 2

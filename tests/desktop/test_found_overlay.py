@@ -150,3 +150,35 @@ def test_the_overlay_keeps_no_photo_alive():
     del image
     gc.collect()
     assert gone() is None
+
+
+def test_a_refresh_over_the_same_pictures_converts_nothing_again(decomposed, qtbot,
+                                                                 monkeypatch):
+    """A recompose (or any edit that keeps the logo and the object) refreshes the overlay: the
+    items keep their pictures, shown again where they were, without new pixmaps."""
+    import layerlift.desktop.found_overlay as overlay
+
+    window, found = decomposed, decomposed.canvas.found
+    window.doc.meta["confidence"] = 0.45                   # doubtful: the outline too
+    found.refresh(window.doc)
+    where = (found.mark.offset(), found.fill.offset(), found.words.pos(),
+             found.outline.path().boundingRect())
+    converted = []
+    real = overlay.rgba_to_pixmap
+    monkeypatch.setattr(overlay, "rgba_to_pixmap", lambda a: converted.append(a) or real(a))
+    paths = []
+    real_outline = overlay._outline
+    monkeypatch.setattr(overlay, "_outline", lambda *a: paths.append(a) or real_outline(*a))
+    found.refresh(window.doc)
+    assert converted == [] and paths == []
+    assert all(item.isVisible() for item in found._items())
+    assert (found.mark.offset(), found.fill.offset(), found.words.pos(),
+            found.outline.path().boundingRect()) == where
+    # The words sit under the filled region's lowest row, at its leftmost column.
+    region, (x0, y0, _x1, _y1) = filled_region(window.doc)
+    ys, xs = np.nonzero(region)
+    assert (found.words.pos().x(), found.words.pos().y()) == (x0 + xs.min(), y0 + ys.max() + 4)
+    window.undo.undo()                                     # nothing found: all hidden
+    assert not any(item.isVisible() for item in found._items())
+    window.undo.redo()
+    assert found.mark.isVisible() and converted == []     # the same pictures once more
