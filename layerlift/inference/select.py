@@ -55,9 +55,13 @@ MIN_WINDOW = 768
 # While the found mark reaches the window's open side, the window's side grows this many times.
 WINDOW_GROWTH = 4
 # Lab distance from the clicked colour that still counts as that colour, tolerance 0 -> 1.
-CLICK_REACH = (6.0, 26.0)
-# While the clicked part floods, the reach is narrowed by these factors in turn.
-NARROWING = (1.0, 0.6, 0.35, 0.2)
+CLICK_REACH = (6.0, 30.0)
+# The reaches tried, widest first: a fixed ladder, each 0.6 times the one before, of which
+# a tolerance allows those up to its own reach (0.5 allows 16 and down; 0.86 and up, 26.7).
+# A higher tolerance only adds wider reaches, so the clicked part it finds is the same or
+# wider. (When the reaches were the tolerance's own reach narrowed in steps, a higher one
+# could settle on a narrower part: on the sample's patch 0.5 took all of it, 0.9 a quarter.)
+REACHES = tuple(16.0 * 0.6 ** k for k in range(-1, 6))
 # A clicked part is stable when narrowing the reach one step keeps 1 / STABLE_GROWTH of it,
 # or keeps 1 / FRAGMENT_GROWTH of it spread evenly over it: FRAGMENT_SHARE of the part lies
 # within FRAGMENT_PX of the narrower reach's pixels. A watermark's colour follows the surface
@@ -361,7 +365,7 @@ def _clicked_part(lab: np.ndarray, seeds: list[tuple[int, int]], tolerance: floa
     dist = np.min([np.linalg.norm(lab - c, axis=2) for c in colours], axis=0)
     # A part bounded by an edge keeps its size when the reach narrows; one that leaks into
     # the surface through a soft boundary shrinks: take the widest reach that is stable.
-    nears = [dist <= reach * n for n in NARROWING]
+    nears = [dist <= r for r in REACHES if r <= reach + 1e-6]
     parts = [_parts_under(near, seeds) for near in nears]
     cut = any(_touches_edge(part, sides) for part in parts
               if part.any() and _floods(part, flood_share, sides))

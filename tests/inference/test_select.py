@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image
 from layerlift.inference import cli
 from layerlift.inference.errors import InputError
 from layerlift.inference.select import select_mark
+from layerlift.resources.sample import make_sample
 
 H, W = 240, 320
 INK = (40, 50, 140)
@@ -212,6 +214,24 @@ def test_several_clicks_on_one_mark():
     mark = two_part_mark(photo)
     mask = select_mark(photo, [(145, 125), (175, 130)])
     assert covered(mask, mark) == 1.0
+
+
+def test_a_higher_tolerance_selects_the_same_or_more_of_the_samples_patch():
+    # The reaches a tolerance allows form a fixed ladder: a higher tolerance only adds wider
+    # ones. (When they were its own reach narrowed in steps, 0.5 took the whole patch and 0.65
+    # less of it, 0.9 a quarter.)
+    photo = np.asarray(Image.open(Path(make_sample.__file__).parent / "photo.jpg")
+                       .convert("RGB"))
+    (cx, cy), r = make_sample.PATCH_CENTRE, make_sample.PATCH_RADIUS
+    yy, xx = np.mgrid[:photo.shape[0], :photo.shape[1]]
+    patch = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+    shares, areas = [], []
+    for tolerance in np.linspace(0.0, 1.0, 11):
+        mask = select_mark(photo, [(cx, cy)], tolerance=float(tolerance))
+        shares.append(covered(mask, patch))
+        areas.append(int(mask.sum()))
+    assert shares == sorted(shares) and areas == sorted(areas)
+    assert shares[5] == 1.0  # the default takes the whole patch
 
 
 @pytest.mark.parametrize("points, box, tolerance, words", [
