@@ -132,9 +132,11 @@ ROW_SKIP = 1
 ROW_CAP = 10.0
 ROW_TALL = 0.33
 # The mask's margin round the group's hull: this share of the group's shorter side +
-# MARGIN_PX (photo px).
+# MARGIN_PX photo px, or MARGIN_WORK_PX working px where that is more (the hull is found
+# at the working size: on a 24 MP photo a working pixel is 6 photo px).
 MARGIN_SHARE = 0.04
 MARGIN_PX = 6
+MARGIN_WORK_PX = 3.75
 
 
 def select_mark(image: np.ndarray, points: Sequence[Point], box: Box | None = None,
@@ -238,7 +240,7 @@ def _outline(group: np.ndarray, row: tuple[int, int, int, int], scale: float,
     # (pixel centres: the hull of a part's pixels runs half a pixel inside its edge)
     hull = (hull + 0.5) / scale + np.array(origin, np.float32)
     side = min(np.ptp(hull[:, 0]), np.ptp(hull[:, 1])) + 1 / scale
-    margin = MARGIN_SHARE * side + MARGIN_PX + 0.5 / scale
+    margin = MARGIN_SHARE * side + max(MARGIN_PX, MARGIN_WORK_PX / scale) + 0.5 / scale
     # Grown by the margin: the hull of a disc of points round each corner.
     turn = np.linspace(0, 2 * np.pi, 16, endpoint=False)
     disc = np.stack([np.cos(turn), np.sin(turn)], 1) * margin
@@ -616,8 +618,13 @@ def _foreign(lab: np.ndarray, ring: np.ndarray, border: Clusters | None) -> np.n
 def _to_mask(outline: np.ndarray, shape: tuple[int, int], bounds: Box) -> np.ndarray:
     """The outline filled, as a photo-sized mask inside `bounds`."""
     bx0, by0, bx1, by1 = bounds
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(mask, np.round(outline).astype(np.int32), 1)
-    out = np.zeros(shape, bool)
-    out[by0:by1, bx0:bx1] = mask[by0:by1, bx0:bx1] > 0
-    return out
+    corners = np.round(outline).astype(np.int32)
+    # Filled in its own box only: on a 24 MP photo a whole-photo fill costs tens of ms.
+    x0, y0 = np.maximum(corners.min(axis=0), (bx0, by0))
+    x1, y1 = np.minimum(corners.max(axis=0) + 1, (bx1, by1))
+    mask = np.zeros(shape, bool)
+    if x1 > x0 and y1 > y0:
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(inside, corners - (x0, y0), 1)
+        mask[y0:y1, x0:x1] = inside.view(bool)
+    return mask
