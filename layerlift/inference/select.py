@@ -312,12 +312,10 @@ def _unlike(pixels: np.ndarray, near: np.ndarray,
             along: tuple[np.ndarray, float] | None) -> np.ndarray:
     """Which of `pixels` (h x w x 3 Lab) lie more than ROW_FAR from every `near` colour, or
     further than the limit along the clicked part's departure (`along`: unit, limit)."""
-    flat = pixels.reshape(-1, 3)
-    closest = np.full(len(flat), np.inf, np.float32)
-    # (one sample at a time: a matrix product would start BLAS threads for a few ms' work)
-    for colour in near:
-        np.minimum(closest, np.square(flat - colour).sum(axis=1), out=closest)
-    unlike = closest > ROW_FAR ** 2
+    flat = np.ascontiguousarray(pixels.reshape(-1, 3), np.float32)
+    closest, _ = cv2.batchDistance(flat, np.ascontiguousarray(near, np.float32), cv2.CV_32F,
+                                   normType=cv2.NORM_L2SQR, K=1)
+    unlike = closest[:, 0] > ROW_FAR ** 2
     if along is not None:
         unlike |= flat @ along[0] > along[1]
     return unlike.reshape(pixels.shape[:2])
