@@ -166,30 +166,37 @@ def test_a_grey_watermark_on_a_busy_photo_is_read_as_one_and_unblended():
     # A 38 % grey pictogram over the astronaut's helmet rim and suit: the texture cannot
     # tell its opacity (the rim's edges swamp it) and its colour at the gamut bound is grey,
     # not white or black; it was taken for an opaque print and filled with a smear.
+    # (figures of this build: opacity 0.45, 15.5 dB; filled as a print: 13.0 dB)
     from tests.benchmarks.real_marks_cases import generate_case
 
     case = generate_case(9006, source="fa-solid", family="watermark", group="photo")
     layers = decompose(DecomposeRequest(case.composite, case.mask))
-    assert abs(layers.meta["opacity"] - 0.38) < 0.1
+    assert abs(layers.meta["opacity"] - 0.38) < 0.15
     assert layers.meta["fill"] is None                  # unblended, nothing filled
-    assert psnr_in_mask(layers.object, case.object, case.mask) > 15.0   # filled: 13.0 dB
+    assert psnr_in_mask(layers.object, case.object, case.mask) > 14.5
+    # ... and the confidence speaks of the unblending, not of a fill that did not happen
+    assert layers.meta["confidence"] > 0.1
 
 
 def test_a_watermark_is_unblended_where_a_fill_would_be_a_smear():
-    # A 55 % white word over the coffee cup's rim: too thin for the texture to read its
-    # opacity (the gamut bound does), so by the old rule it was filled; the probe says a
-    # fill errs more there than unblending with that opacity would.
+    # A 55 % white word over a motorcycle: too thin for the texture to read its opacity
+    # (the gamut bound does), so by the old rule it was filled; the probe says a fill errs
+    # more there than unblending with that opacity would. (this build: 18.0 dB; filled:
+    # 16.3 dB)
     from tests.benchmarks.real_marks_cases import generate_case
 
     case = generate_case(7008, source="wordmark", family="watermark", group="photo")
     layers = decompose(DecomposeRequest(case.composite, case.mask))
     assert not layers.meta["texture_informative"] and layers.meta["opacity"] < 1.0
     assert layers.meta["fill"] is None
-    assert psnr_in_mask(layers.object, case.object, case.mask) > 17.5   # filled: 16.3 dB
+    assert psnr_in_mask(layers.object, case.object, case.mask) > 17.0
 
 
 def test_unblending_is_chosen_only_when_it_errs_less_than_the_fill():
-    from layerlift.inference.engines.classical.decompose import unblending_errs_less
+    from layerlift.inference.engines.classical.decompose import (
+        unblend_errors,
+        unblending_errs_less,
+    )
     from layerlift.inference.engines.classical.matting import Matte
     from layerlift.inference.engines.classical.probe import ProbeResult
 
@@ -197,14 +204,21 @@ def test_unblending_is_chosen_only_when_it_errs_less_than_the_fill():
     img = rng.uniform(0.2, 0.8, (40, 40, 3)).astype(np.float32)
     alpha = np.zeros((40, 40), np.float32)
     alpha[10:30, 10:30] = 0.5
+    alpha[18:22, 18:22] = 1.0               # a "this is mark" hint: alpha 1, filled anyway
     white = np.ones_like(img)
+    filled = np.zeros((40, 40), bool)
+    filled[8:32, 8:32] = True               # the fill's region: the mark and a margin
+    unblend_filled = alpha >= 0.9
 
-    def matte(error: float) -> Matte:
-        return Matte(alpha, white, img, alpha > 0, 0.5, False, error)
+    def errors(opacity_error: float) -> np.ndarray:
+        return unblend_errors(img, Matte(alpha, white, img, alpha > 0, 0.5, False,
+                                         opacity_error))
 
-    # unblending's error here: (error * (B - L) / (1 - a))^2, B - L about -0.7 on average
+    assert np.isfinite(errors(0.05)).all()
+    # unblending's error here: (error * (B - L) / (1 - a))^2, |B - L| about 0.9 (RMS)
     good_fill, poor_fill = ProbeResult({"smooth": 1e-5}), ProbeResult({"smooth": 0.05})
-    assert unblending_errs_less(img, matte(0.05), poor_fill)
-    assert not unblending_errs_less(img, matte(0.05), good_fill)
-    assert not unblending_errs_less(img, matte(0.5), poor_fill)
-    assert not unblending_errs_less(img, matte(0.05), None)
+    assert unblending_errs_less(errors(0.05), filled, unblend_filled, poor_fill)
+    assert not unblending_errs_less(errors(0.05), filled, unblend_filled, good_fill)
+    assert not unblending_errs_less(errors(0.5), filled, unblend_filled, poor_fill)
+    # nothing the choice changes: no reason to unblend
+    assert not unblending_errs_less(errors(0.05), unblend_filled, unblend_filled, poor_fill)

@@ -62,22 +62,32 @@ FILL_GROW = 2
 
 
 @dataclass
+class Recovered:
+    """The surface recovered under the mark and how."""
+
+    surface: np.ndarray            # float [0, 1], the crop's size
+    filled: np.ndarray             # the pixels whose surface the fill invented
+    probe: ProbeResult | None      # None when nothing was filled or no probe fitted
+    fill: str | None               # the fill method used; None when nothing was filled
+    # The unblended pixels' expected squared error, where unblending was weighed against a
+    # fill and chose (None: unblending's error is taken as a share of the fill's).
+    unblend_mse: float | None = None
+
+
+@dataclass
 class Region:
     """What one working crop's run found, for the report in layers.meta."""
 
     box: CropBox
     mask: np.ndarray               # the crop's part of the mask
     matte: Matte
-    filled: np.ndarray             # the pixels whose surface the fill invented
-    probe: ProbeResult | None      # None when nothing was filled or no probe fitted
-    fill: str | None               # the fill method used; None when nothing was filled
+    recovered: Recovered
 
 
 def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, ProbeResult | None,
-                                            str | None]:
-    """The surface under the mark (float [0, 1]), the region that was filled, the probe that
-    chose the fill and the fill method used (None, None when nothing was filled)."""
+                    seed: int = 0) -> Recovered:
+    """The surface under the mark: untouched pixels as they are, semi-transparent ones
+    unblended, the rest filled by the method the probe chose."""
     # Unblending pays where the surface has texture to recover; on a smooth surface a fill
     # is as good and does not depend on the opacity estimate. Where the texture could not
     # tell, the probe's error says how good a fill would be, the opacity's error how good
@@ -85,23 +95,28 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
     unblend = matte.opacity < 1.0 and matte.texture_informative
     filled = fill_region(matte, mask, unblend)
     probe = probe_fills(img, filled, mask, seed)
-    if matte.opacity < 1.0 and not unblend and unblending_errs_less(img, matte, probe):
-        unblend = True
-        filled = fill_region(matte, mask, unblend)
-        probe = probe_fills(img, filled, mask, seed)
+    unblend_mse = None
+    if matte.opacity < 1.0 and not unblend and probe is not None:
+        errors = unblend_errors(img, matte)
+        if unblending_errs_less(errors, filled, fill_region(matte, mask, True), probe):
+            unblend = True
+            filled = fill_region(matte, mask, unblend)
+            probe = probe_fills(img, filled, mask, seed)
+            blended = (matte.alpha > 0) & ~filled
+            unblend_mse = float(errors[blended].mean()) if blended.any() else None
     a = matte.alpha
     surface = img.copy()
     blend = (a > 0) & ~filled
     ab = a[blend][:, None]
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
     if not filled.any():
-        return surface, filled, None, None
+        return Recovered(surface, filled, None, None, unblend_mse)
     method = probe.best() if probe is not None else DEFAULT_FILL
     fills = candidate_fills(surface, filled, ~filled, a <= 0, seed, only=method)
     # (a method that cannot run at full size, e.g. exemplars with nothing to copy from,
     # leaves the smooth fill)
     used = method if method in fills else "smooth"
-    return fills[used], filled, probe, used
+    return Recovered(fills[used], filled, probe, used, unblend_mse)
 
 
 def fill_region(matte: Matte, mask: np.ndarray, unblend: bool) -> np.ndarray:
@@ -125,23 +140,32 @@ def probe_fills(img: np.ndarray, filled: np.ndarray, mask: np.ndarray,
                      lambda im, hole, known: candidate_fills(im, hole, known, known, seed))
 
 
-def unblending_errs_less(img: np.ndarray, matte: Matte, probe: ProbeResult | None) -> bool:
-    """Would unblending the mark err less than the best fill did on the probe?
+def unblend_errors(img: np.ndarray, matte: Matte) -> np.ndarray:
+    """Per pixel, unblending's expected squared error (mean over the channels) for an
+    opacity read matte.opacity_error off: B = (I - a*L) / (1 - a) moves by
+    dB/da = (B - L) / (1 - a) per unit of a. 0 where the mark does not reach."""
+    # (pixels at FILL_ALPHA_SEMI and above are filled either way; the cap also keeps a
+    # hint's alpha of 1 from dividing by zero)
+    a = np.minimum(matte.alpha, FILL_ALPHA_SEMI)[..., None]
+    b = np.clip((img - a * matte.colour) / (1.0 - a), 0.0, 1.0)
+    err = np.mean((matte.opacity_error * (b - matte.colour) / (1.0 - a)) ** 2, axis=2)
+    return np.where(matte.alpha > 0, err, 0.0)
 
-    Unblending, B = (I - a*L) / (1 - a), errs by dB/da = (B - L) / (1 - a) per unit of
-    error in a; the opacity's reading is off by up to matte.opacity_error.
+
+def unblending_errs_less(errors: np.ndarray, filled: np.ndarray, unblend_filled: np.ndarray,
+                         probe: ProbeResult) -> bool:
+    """Would unblending err less than the best fill did on the probe?
+
+    Compared over the pixels that the choice changes: filled if the mark is filled, not if
+    it is unblended (the near-opaque ones are filled either way; the fill's margin past the
+    mark is left exact by unblending). The probe ran on the crop shrunk to at most
+    PROBE_SIDE, which smooths a fine texture's error away a little: the comparison leans
+    toward the fill on large crops.
     """
-    if probe is None:
+    changed = filled & ~unblend_filled
+    if not changed.any():
         return False
-    a = matte.alpha
-    under = a > 0
-    if not under.any():
-        return False
-    ab = a[under][:, None]
-    b = np.clip((img[under] - ab * matte.colour[under]) / (1.0 - ab), 0.0, 1.0)
-    unblend_mse = float(np.mean((matte.opacity_error * (b - matte.colour[under])
-                                 / (1.0 - ab)) ** 2))
-    return unblend_mse < probe.mse[probe.best()]
+    return float(errors[changed].mean()) < probe.mse[probe.best()]
 
 
 def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
@@ -205,7 +229,7 @@ def exact_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     if mask.all():
         raise InputError("with --exact-mask the mask must leave some of the photo unmasked: "
                          "there is nothing to fill it from")
-    return Matte(mask.astype(np.float32), img.copy(), img.copy(), mask.copy(), 1.0, False)
+    return Matte(mask.astype(np.float32), img.copy(), img.copy(), mask.copy(), 1.0, False, 0.0)
 
 
 class Stages:
@@ -245,9 +269,9 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
             matte_at_working_size(img, crop_mask)
         matte = honour_hints(matte, request.hints, box, crop_mask)
         stages.lap("matte_s")
-        surface, filled, probe, method = recover_surface(img, matte, crop_mask, request.seed)
+        recovered = recover_surface(img, matte, crop_mask, request.seed)
         alpha = matte.alpha
-        surface8 = np.clip(np.rint(surface * 255.0), 0, 255).astype(np.uint8)
+        surface8 = np.clip(np.rint(recovered.surface * 255.0), 0, 255).astype(np.uint8)
         untouched = (alpha <= 0) | ~crop_mask
         surface8[untouched] = crop[untouched]
         stages.lap("surface_s")
@@ -256,7 +280,7 @@ def decompose_classical(request: DecomposeRequest, on_progress: ProgressCallback
         write_window(obj, surface8, box, crop_mask)
         write_window(logo, logo_crop, box, crop_mask)
         stages.lap("paste_s")
-        found.append(Region(box, crop_mask, matte, filled, probe, method))
+        found.append(Region(box, crop_mask, matte, recovered))
     return Layers(object=obj, logo=logo,
                   meta=describe(found, stages.timings, image.shape[:2]))
 
@@ -291,8 +315,8 @@ def describe(found: list[Region], timings: dict[str, float],
         "opacity": main.matte.opacity,
         "texture_informative": main.matte.texture_informative,
         "mark_fraction": mark_fraction,
-        "filled_fraction": sum(float(r.filled.sum()) for r in found) / area,
-        "fill": main.fill,
+        "filled_fraction": sum(float(r.recovered.filled.sum()) for r in found) / area,
+        "fill": main.recovered.fill,
         "predicted_psnr": float(10 * np.log10(1.0 / max(mse, 1e-10))),
         # Nothing found means nothing removed: whatever mark the mask holds is still there.
         "confidence": 0.0 if mark_fraction == 0 else confidence(mse),
@@ -309,8 +333,8 @@ def filled_box(found: list[Region], shape: tuple[int, int]) -> list[int] | None:
     boxes = []
     h, w = shape
     for r in found:
-        if r.filled.any():
-            ys, xs = np.nonzero(r.filled)
+        if r.recovered.filled.any():
+            ys, xs = np.nonzero(r.recovered.filled)
             boxes.append((max(r.box.x0 + xs.min(), 0), max(r.box.y0 + ys.min(), 0),
                           min(r.box.x0 + xs.max() + 1, w), min(r.box.y0 + ys.max() + 1, h)))
     if not boxes:
@@ -320,8 +344,10 @@ def filled_box(found: list[Region], shape: tuple[int, int]) -> list[int] | None:
 
 
 def region_mse(r: Region) -> float:
-    blended = int(((r.matte.alpha > 0) & ~r.filled).sum())
+    filled = r.recovered.filled
+    blended = int(((r.matte.alpha > 0) & ~filled).sum())
     # Without a probe, the surface's own variance round the mask stands for the fill's error.
     ring = dilate(r.mask, 8) & ~r.mask
     fallback = float(r.matte.background[ring].var(axis=0).sum()) if ring.any() else 0.01
-    return predicted_mse(r.probe, int(r.filled.sum()), blended, int(r.mask.sum()), fallback)
+    return predicted_mse(r.recovered.probe, int(filled.sum()), blended, int(r.mask.sum()),
+                         fallback, r.recovered.unblend_mse)

@@ -88,9 +88,9 @@ class Matte:
     opacity: float           # the mark's estimated opacity (1 = opaque print)
     texture_informative: bool
     # How far the opacity reading may be off (in opacity units): OPACITY_ERROR for a reading
-    # from the surface's texture or a white/black mark's gamut bound, half the range left
-    # open for a faint mark's guess; 0 for an opaque print.
-    opacity_error: float = 0.0
+    # from the surface's texture or a white, black or grey mark's gamut bound, half the
+    # range left open for a faint mark's guess; 0 for an opaque print (nothing to unblend).
+    opacity_error: float
 
 
 def background_model(img: np.ndarray, known: np.ndarray, sigma: float = BACKGROUND_SIGMA,
@@ -260,13 +260,15 @@ def estimate_opacity(img: np.ndarray, b0: np.ndarray, mark: np.ndarray, core: np
     # edge, or all alike)? Watermarks mostly are; then the gamut bound is the opacity itself.
     colour = np.median(np.clip(b0[inner] + diff / o_min, 0.0, 1.0), axis=0)
     white_or_black = bool(np.all(colour >= 0.8) or np.all(colour <= 0.2))
-    grey = bool(np.ptp(colour) <= GREY_SPREAD) and o_min < GREY_MAX_OPACITY
     # Thin strokes have no pixels away from their edges, whose own detail would swamp
     # the surface's: then the texture says nothing.
     informative = var_bg > TEXTURE_INFORMATIVE ** 2 and ring.sum() > 30 and deep.sum() >= MIN_DEEP
     ratio = float(np.sqrt(var_in / max(var_bg, 1e-12)))
     # More detail inside than outside: the mark has texture of its own; nothing to learn.
     informative = informative and ratio < 0.95
+    # (a grey mark through which the surface's texture plainly does not show is a print)
+    grey = bool(np.ptp(colour) <= GREY_SPREAD) and o_min < GREY_MAX_OPACITY and \
+        not (informative and ratio < 0.3)
     error = OPACITY_ERROR
     if (white_or_black and o_min < ACHROMATIC_MAX_OPACITY) or grey:
         opacity = o_min
@@ -318,7 +320,7 @@ def estimate_matte(img: np.ndarray, mask: np.ndarray) -> Matte:
     h, w = mask.shape
     if not mark.any():
         zeros = np.zeros((h, w), np.float32)
-        return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False)
+        return Matte(zeros, np.zeros_like(img), b0, mark, 1.0, False, 0.0)
     inner = core_of(img, b0, mark)
     opacity, informative, opacity_error = estimate_opacity(img, b0, mark, inner, known)
     if opacity >= 1.0:

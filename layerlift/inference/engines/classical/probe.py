@@ -101,11 +101,13 @@ UNBLEND_SHARE = 0.25
 
 
 def predicted_mse(probe: ProbeResult | None, filled: int, blended: int, area: int,
-                  fallback: float) -> float:
-    """The expected squared error inside the mask: the probe's error on the filled pixels,
-    a share of it on unblended ones, none on untouched ones."""
+                  fallback: float, unblend_mse: float | None = None) -> float:
+    """The expected squared error inside the mask: the probe's error on the filled pixels;
+    on unblended ones `unblend_mse` where it was worked out, else a share of the fill's;
+    none on untouched ones."""
     err = fallback if probe is None else probe.mse[probe.best()]
-    return (filled * err + blended * UNBLEND_SHARE * err) / max(area, 1)
+    blend_err = UNBLEND_SHARE * err if unblend_mse is None else unblend_mse
+    return (filled * err + blended * blend_err) / max(area, 1)
 
 
 def confidence(mse: float) -> float:
