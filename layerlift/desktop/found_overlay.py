@@ -206,6 +206,7 @@ class FoundOverlay:
         self._set_shown(False)
         self.shown_words, self.doubtful = None, False
         if not self.visible:
+            self._on_items.clear()          # nothing kept alive for a hidden overlay
             return
         logo = doc.layer(LOGO)
         mark = None if logo is None or logo.asset is None or logo.quad is None else \

@@ -60,7 +60,9 @@ def main() -> None:
 
     def run(start_job) -> dict[str, float]:
         done: dict[str, bool] = {}
-        window.job_done.connect(lambda *_a: done.setdefault("ok", True))
+        def job_done(*_args) -> None:
+            done.setdefault("ok", True)
+        window.job_done.connect(job_done)
         spent["handler"] = spent["paint"] = 0.0
         first = len(beats)
         start = time.thread_time()
@@ -70,7 +72,8 @@ def main() -> None:
             app.processEvents()
             time.sleep(0.0005)
         spin(0.08)                                   # the paint that shows it
-        window.job_done.disconnect()
+        # (only this slot: the canvas and the layers panel listen to the same signal)
+        window.job_done.disconnect(job_done)
         ticks = beats[first:]
         longest = max((b - a for a, b in zip(ticks, ticks[1:], strict=False)), default=0.0)
         return {"submitting": submit, "result to layers": spent["handler"],

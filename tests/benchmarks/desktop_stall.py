@@ -69,8 +69,10 @@ def main() -> None:
             app.processEvents()
             time.sleep(0.0005)
         done = {}
-        window.job_done.connect(
-            lambda _kind, _outcome, d=done: d.setdefault("t", time.perf_counter()))
+
+        def job_done(_kind, _outcome, d=done):
+            d.setdefault("t", time.perf_counter())
+        window.job_done.connect(job_done)
         finished_at = {}
         # The moment the worker thread finishes (direct: runs in the worker thread).
         window.worker._runner.finished.connect(
@@ -90,7 +92,8 @@ def main() -> None:
         applying.append(max_gap(finished_at["t"] - 0.005, t_end + 0.05))
         body.append(max_gap_within(t0 + 0.05, finished_at["t"]))
         totals.append(t_end - t0)
-        window.job_done.disconnect()
+        # (only this slot: the canvas and the layers panel listen to the same signal)
+        window.job_done.disconnect(job_done)
         print(f"run {run + 1}: job {totals[-1] * 1000:.0f} ms, worker done at "
               f"{(finished_at['t'] - t0) * 1000:.0f} ms; max stall while running "
               f"{during[-1]:.1f} ms (at {where[-2] * 1000:.0f} ms), after the first 50 ms "
@@ -107,8 +110,10 @@ def main() -> None:
     recompose = []
     for _run in range(RECOMPOSE_RUNS):
         done = {}
-        window.job_done.connect(
-            lambda _kind, _outcome, d=done: d.setdefault("t", time.perf_counter()))
+
+        def recomposed(_kind, _outcome, d=done):
+            d.setdefault("t", time.perf_counter())
+        window.job_done.connect(recomposed)
         t0 = time.perf_counter()
         assert window.recompose()
         while "t" not in done:
@@ -117,7 +122,7 @@ def main() -> None:
         t_end = time.perf_counter() + 0.05
         while time.perf_counter() < t_end:
             app.processEvents()
-        window.job_done.disconnect()
+        window.job_done.disconnect(recomposed)
         recompose.append(max_gap(t0, t_end))
     print(f"max stall while recomposing ({RECOMPOSE_RUNS} runs, result shown included): "
           f"{max(recompose):.1f} ms (each: {', '.join(f'{r:.1f}' for r in recompose)})")

@@ -66,7 +66,7 @@ def main() -> None:
     # (this project's shared machines), every start compiled the project's own modules
     # again (~80 ms, more on a busy machine). The first, unmeasured run of each case
     # writes the bytecode here; the measured ones read it.
-    compiled = "PYTHONDONTWRITEBYTECODE" not in env
+    had_bytecode = "PYTHONDONTWRITEBYTECODE" not in env
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "bytecode")
     if not env.get("DISPLAY"):
@@ -76,7 +76,7 @@ def main() -> None:
     photo = os.path.join(tmp, "photo-12mp.jpg")
     save_jpeg(photo, big_photo(3000, 4000), quality=90)
     print(f"platform: {env.get('QT_QPA_PLATFORM') or 'xcb (DISPLAY)'}; {machine_load()}")
-    if not compiled:
+    if not had_bytecode:
         print("(PYTHONDONTWRITEBYTECODE was set: ignored, so the runs start from bytecode)")
     cases = [("empty window", []), ("12 MP JPEG", [photo])]
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "layerlift", "resources", "sample",

@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtTest import QTest
 
 from layerlift.desktop import canvas as tools
-from layerlift.desktop.document import LOGO
+from layerlift.desktop.document import LOGO, OBJECT
 from layerlift.desktop.found_overlay import FILL_ALPHA, MARK_ALPHA, filled_region, found_mark
 from layerlift.desktop.qimage import qimage_to_rgba
 from layerlift.inference.confidence import CHECK, CLEAN
@@ -182,3 +182,8 @@ def test_a_refresh_over_the_same_pictures_converts_nothing_again(decomposed, qtb
     assert not any(item.isVisible() for item in found._items())
     window.undo.redo()
     assert found.mark.isVisible() and converted == []     # the same pictures once more
+    # A different fill (here: the same pixels in a new array) is converted afresh.
+    row = window.doc.index_of(OBJECT)
+    window.doc.update_layer(row, patch=window.doc.layers[row].patch.copy())
+    found.refresh(window.doc)
+    assert len(converted) == 1 and found.fill.isVisible()
