@@ -44,20 +44,14 @@ Z_FOUND = 999                            # under the mask overlay, over the laye
 def found_mark(doc: Document) -> tuple[np.ndarray, Rect] | None:
     """The Logo layer's alpha (uint8) as placed on the photo, and its box; None without a
     logo or with one off the photo."""
-    logo = doc.layer(LOGO)
-    if logo is None or logo.asset is None or logo.quad is None:
-        return None
-    picture = mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
+    picture = _mark_of(doc)
     return None if picture is None else (picture[1], picture[2])
 
 
 def filled_region(doc: Document) -> tuple[np.ndarray, Rect] | None:
     """Where the Object layer's pixels differ from the photo (HxW bool over its patch's box);
     None without an object window or where nothing was filled."""
-    obj = doc.layer(OBJECT)
-    if obj is None or obj.patch is None:
-        return None
-    picture = fill_picture(obj.patch, obj.patch_rect, doc.image)
+    picture = _fill_of(doc)
     return None if picture is None else (picture[1], picture[2])
 
 
@@ -124,6 +118,22 @@ def fill_picture(patch: np.ndarray, rect: Rect, image: np.ndarray
                     y0 + int(np.flatnonzero(region.any(axis=1))[-1]) + 4)
         return _tint(alpha.astype(np.uint8), FILL_RGB), region, rect, words_at
     return _once("fill", (patch, image), (rect,), make)
+
+
+def _mark_of(doc: Document) -> tuple[np.ndarray, np.ndarray, Rect] | None:
+    """The document's Logo layer's mark_picture, None without a placed logo."""
+    logo = doc.layer(LOGO)
+    if logo is None or logo.asset is None or logo.quad is None:
+        return None
+    return mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
+
+
+def _fill_of(doc: Document) -> tuple[np.ndarray, np.ndarray, Rect, tuple[int, int]] | None:
+    """The document's Object window's fill_picture, None without an Object window."""
+    obj = doc.layer(OBJECT)
+    if obj is None or obj.patch is None:
+        return None
+    return fill_picture(obj.patch, obj.patch_rect, doc.image)
 
 
 def prepare(image: np.ndarray, result) -> None:
@@ -208,9 +218,7 @@ class FoundOverlay:
         if not self.visible:
             self._on_items.clear()          # nothing kept alive for a hidden overlay
             return
-        logo = doc.layer(LOGO)
-        mark = None if logo is None or logo.asset is None or logo.quad is None else \
-            mark_picture(logo.asset, logo.quad, doc.shape, logo.bend)
+        mark = _mark_of(doc)
         if mark is not None:
             if self._on_items.get("mark") is not mark:
                 tinted, _alpha, (x0, y0, _x1, _y1) = mark
@@ -218,9 +226,7 @@ class FoundOverlay:
                 self.mark.setOffset(x0, y0)
                 self._on_items["mark"] = mark
             self.mark.setVisible(True)
-        obj = doc.layer(OBJECT)
-        filled = None if obj is None or obj.patch is None else \
-            fill_picture(obj.patch, obj.patch_rect, doc.image)
+        filled = _fill_of(doc)
         if filled is None:
             return
         tinted, region, (x0, y0, x1, y1), words_at = filled
