@@ -80,16 +80,23 @@ def test_window_compose_equals_full_photo():
     assert not np.shares_memory(out, object_rgba)
 
 
-def test_window_compose_over_a_window_object_keeps_its_patch():
-    """Recompose of an Object that is a window: the result holds the object's own patch and
-    the recomposed logo, over the same base."""
+def object_window_and_logo(offset: tuple[int, int]):
+    """(photo, its RGBA base, a 30x20 patch, an Object window with that patch at `offset`,
+    a green logo asset, a quad to place it on)."""
     photo = big_photo()
     base = rgb_to_rgba(photo)
     patch = np.full((20, 30, 4), (1, 2, 3, 255), np.uint8)
-    obj = Layer("Object", "object", base=base, patch=patch, offset=(600, 20))
+    obj = Layer("Object", "object", base=base, patch=patch, offset=offset)
     asset = np.zeros((30, 60, 4), np.uint8)
     asset[5:25, 5:55] = (0, 220, 0, 255)
     quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
+    return photo, base, patch, obj, asset, quad
+
+
+def test_window_compose_over_a_window_object_keeps_its_patch():
+    """Recompose of an Object that is a window: the result holds the object's own patch and
+    the recomposed logo, over the same base."""
+    photo, base, patch, obj, asset, quad = object_window_and_logo((600, 20))
     request, finish = compose_job(obj, asset, quad, photo.shape[:2])
     done = finish(compose(private_request(request)))
     out = Layer("R", "recomposed", base=done.base, patch=done.patch,
@@ -124,13 +131,7 @@ def test_an_object_window_is_pasted_for_compose_on_the_worker_not_by_the_gui_thr
         monkeypatch):
     """Ctrl+R over an Object window: the compose window with the object's patch pasted in is
     a copy (~10 ms at 24 MP); `compose_job` leaves it to the worker (`private_request`)."""
-    photo = big_photo()
-    base = rgb_to_rgba(photo)
-    patch = np.full((20, 30, 4), (1, 2, 3, 255), np.uint8)
-    obj = Layer("Object", "object", base=base, patch=patch, offset=(320, 262))
-    asset = np.zeros((30, 60, 4), np.uint8)
-    asset[5:25, 5:55] = (0, 220, 0, 255)
-    quad = np.array([[300, 250], [380, 255], [378, 300], [302, 296]], float)
+    photo, base, patch, obj, asset, quad = object_window_and_logo((320, 262))
     copies = []
     real_copy = mapped.copy
     monkeypatch.setattr(mapped, "copy", lambda a: copies.append(a.shape) or real_copy(a))
