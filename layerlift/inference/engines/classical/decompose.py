@@ -34,7 +34,7 @@ from layerlift.inference.crop import CropBox, extract, write_window
 from layerlift.inference.engines.classical.exemplar import exemplar_fill
 from layerlift.inference.engines.classical.fill import fill
 from layerlift.inference.engines.classical.hinted import honour_hints
-from layerlift.inference.engines.classical.matting import Matte, estimate_matte
+from layerlift.inference.engines.classical.matting import Matte, estimate_matte, opacity_spread
 from layerlift.inference.engines.classical.probe import (
     ProbeResult,
     confidence,
@@ -59,6 +59,9 @@ MATTE_MAX_SIDE = 384
 # The fill region reaches this far past the mark, so the fill starts from clean surface,
 # not from blurred, haloed or JPEG-rung edge pixels.
 FILL_GROW = 2
+# The fill's error is also judged against the unblended surface when the opacity's gamut
+# bounds spread this little (matting.opacity_spread).
+SPREAD_TRUSTED = 0.2
 
 
 @dataclass
@@ -90,33 +93,67 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
     unblended, the rest filled by the method the probe chose."""
     # Unblending pays where the surface has texture to recover; on a smooth surface a fill
     # is as good and does not depend on the opacity estimate. Where the texture could not
-    # tell, the probe's error says how good a fill would be, the opacity's error how good
-    # unblending would be (a watermark on a busy photo: the fill is a smear).
+    # tell, the probe's error (and the fill's difference from what unblending shows under
+    # the mark) says how good a fill would be, the opacity's error how good unblending
+    # would be (a watermark on a busy photo: the fill is a smear).
     unblend = matte.opacity < 1.0 and matte.texture_informative
     filled = fill_region(matte, mask, unblend)
     probe = probe_fills(img, filled, mask, seed)
     unblend_mse = None
+    first_fill = None
     if matte.opacity < 1.0 and not unblend and probe is not None:
         errors = unblend_errors(img, matte)
-        if unblending_errs_less(errors, filled, fill_region(matte, mask, True), probe):
+        first_fill = fill_surface(img, matte, filled, probe, seed)
+        unblend_filled = fill_region(matte, mask, True)
+        # (when the opacity reading is itself in doubt, what unblending shows may be the
+        # mark's own ghost, not the surface)
+        seen = fill_error_seen(img, matte, first_fill[0], filled & ~unblend_filled) \
+            if opacity_spread(img, matte) <= SPREAD_TRUSTED else 0.0
+        if unblending_errs_less(errors, filled, unblend_filled, probe, seen):
+            first_fill = None
             unblend = True
             filled = fill_region(matte, mask, unblend)
             probe = probe_fills(img, filled, mask, seed)
             blended = (matte.alpha > 0) & ~filled
             unblend_mse = float(errors[blended].mean()) if blended.any() else None
+    if not filled.any():
+        return Recovered(unblended(img, matte, filled), filled, None, None, unblend_mse)
+    surface, used = first_fill or fill_surface(img, matte, filled, probe, seed)
+    return Recovered(surface, filled, probe, used, unblend_mse)
+
+
+def unblended(img: np.ndarray, matte: Matte, filled: np.ndarray) -> np.ndarray:
+    """img with the mark's pixels outside `filled` unblended, B = (I - a*L) / (1 - a)."""
     a = matte.alpha
     surface = img.copy()
     blend = (a > 0) & ~filled
     ab = a[blend][:, None]
     surface[blend] = np.clip((img[blend] - ab * matte.colour[blend]) / (1.0 - ab), 0.0, 1.0)
-    if not filled.any():
-        return Recovered(surface, filled, None, None, unblend_mse)
+    return surface
+
+
+def fill_surface(img: np.ndarray, matte: Matte, filled: np.ndarray,
+                 probe: ProbeResult | None, seed: int) -> tuple[np.ndarray, str]:
+    """The surface with `filled` filled by the probe's choice (the rest unblended), and the
+    method used."""
+    surface = unblended(img, matte, filled)
     method = probe.best() if probe is not None else DEFAULT_FILL
-    fills = candidate_fills(surface, filled, ~filled, a <= 0, seed, only=method)
+    fills = candidate_fills(surface, filled, ~filled, matte.alpha <= 0, seed, only=method)
     # (a method that cannot run at full size, e.g. exemplars with nothing to copy from,
     # leaves the smooth fill)
     used = method if method in fills else "smooth"
-    return Recovered(fills[used], filled, probe, used, unblend_mse)
+    return fills[used], used
+
+
+def fill_error_seen(img: np.ndarray, matte: Matte, filled_surface: np.ndarray,
+                    changed: np.ndarray) -> float:
+    """The fill's squared error against the surface that unblending shows under the mark,
+    over `changed`. The probe sees only the surface beside the mask, not what the mark hides
+    (a rocket's body under a watermark on a night sky)."""
+    if not changed.any():
+        return 0.0
+    _, b = capped_unblend(img, matte)
+    return float(np.mean((b[changed] - filled_surface[changed]) ** 2))
 
 
 def fill_region(matte: Matte, mask: np.ndarray, unblend: bool) -> np.ndarray:
@@ -144,16 +181,21 @@ def unblend_errors(img: np.ndarray, matte: Matte) -> np.ndarray:
     """Per pixel, unblending's expected squared error (mean over the channels) for an
     opacity read matte.opacity_error off: B = (I - a*L) / (1 - a) moves by
     dB/da = (B - L) / (1 - a) per unit of a. 0 where the mark does not reach."""
-    # (pixels at FILL_ALPHA_SEMI and above are filled either way; the cap also keeps a
-    # hint's alpha of 1 from dividing by zero)
-    a = np.minimum(matte.alpha, FILL_ALPHA_SEMI)[..., None]
-    b = np.clip((img - a * matte.colour) / (1.0 - a), 0.0, 1.0)
+    a, b = capped_unblend(img, matte)
     err = np.mean((matte.opacity_error * (b - matte.colour) / (1.0 - a)) ** 2, axis=2)
     return np.where(matte.alpha > 0, err, 0.0)
 
 
+def capped_unblend(img: np.ndarray, matte: Matte) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, surface) of the whole mark unblended, alpha capped at FILL_ALPHA_SEMI: pixels
+    above it are filled either way, and the cap keeps a hint's alpha of 1 from dividing by
+    zero. alpha is HxWx1."""
+    a = np.minimum(matte.alpha, FILL_ALPHA_SEMI)[..., None]
+    return a, np.clip((img - a * matte.colour) / (1.0 - a), 0.0, 1.0)
+
+
 def unblending_errs_less(errors: np.ndarray, filled: np.ndarray, unblend_filled: np.ndarray,
-                         probe: ProbeResult) -> bool:
+                         probe: ProbeResult, seen: float = 0.0) -> bool:
     """Would unblending err less than the best fill did on the probe?
 
     Compared over the pixels that the choice changes: filled if the mark is filled, not if
@@ -165,7 +207,9 @@ def unblending_errs_less(errors: np.ndarray, filled: np.ndarray, unblend_filled:
     changed = filled & ~unblend_filled
     if not changed.any():
         return False
-    return float(errors[changed].mean()) < probe.mse[probe.best()]
+    unblend = float(errors[changed].mean())
+    # (seen = the fill's error + unblending's, if the two are independent)
+    return unblend < max(probe.mse[probe.best()], seen - unblend)
 
 
 def candidate_fills(surface: np.ndarray, hole: np.ndarray, known: np.ndarray,
