@@ -165,11 +165,23 @@ class HintOverlay(MaskOverlay):
         self._image = QImage(self._pixels.data, w, h, w * 4,
                              QImage.Format.Format_ARGB32_Premultiplied)
         self._mask = hints
+        # Shown with the mask, but out of the scene's painting while there is no hint to
+        # draw (most photos): every repaint, each brush move's too, skips the item.
+        self.shown = True
+        self.setVisible(False)
         if hints.any():
             self.refresh((0, 0, w, h))
 
     def set_colour(self, colour: QColor) -> None:   # (the hint colours are fixed)
         pass
+
+    def show_with_mask(self, shown: bool) -> None:
+        self.shown = shown
+        self.setVisible(shown and not self.drawn.isEmpty())
+
+    def refresh(self, rect: tuple[int, int, int, int]) -> None:
+        super().refresh(rect)
+        self.setVisible(self.shown and not self.drawn.isEmpty())
 
 
 class PhotoLayerItem(QGraphicsItem):
@@ -427,7 +439,7 @@ class Canvas(QGraphicsView):
         if self.hint_overlay is not None:
             self.scene().removeItem(self.hint_overlay)
         self.hint_overlay = HintOverlay(doc.hints)
-        self.hint_overlay.setVisible(self.mask_visible)
+        self.hint_overlay.show_with_mask(self.mask_visible)
         self.scene().addItem(self.hint_overlay)
         self._rebuild_layers()
         self.show_fill_check(None)
@@ -581,7 +593,7 @@ class Canvas(QGraphicsView):
         self.mask_visible = visible
         if self.overlay is not None:
             self.overlay.setVisible(visible)
-            self.hint_overlay.setVisible(visible)
+            self.hint_overlay.show_with_mask(visible)
         self.mask_visibility_changed.emit(visible)
 
     def set_overlay(self, colour: QColor | None = None, opacity: float | None = None) -> None:

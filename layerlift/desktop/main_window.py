@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or Settings()
         self._error_box: QMessageBox | None = None
+        self._actions_state: State | None = None      # what the actions were last set for
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("layerlift"))
         self.setAcceptDrops(True)
@@ -161,7 +162,12 @@ class MainWindow(QMainWindow):
         self.canvas.show_fill_check(self.editor.fill_check_box())
 
     def _update_actions(self, *_args) -> None:
-        update_enabled(self.act, self.state())
+        # Four signals ask for this after each job's result (the stack, the undo index, the
+        # job's end, the selection), mostly with nothing changed since the last time.
+        state = self.state()
+        if state != self._actions_state:
+            update_enabled(self.act, state)
+            self._actions_state = state
 
     def _update_title(self, clean: bool | None = None) -> None:
         # `clean` comes from the signal: the stack may be mid-destruction when it fires.

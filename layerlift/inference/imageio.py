@@ -130,14 +130,13 @@ def _open_checked(source: PathLike | bytes, what: str) -> Image.Image:
         im.close()
         raise InputError(f"{label} is truncated or corrupt ({_short(e)})") from None
     try:
-        upright = ImageOps.exif_transpose(im)
+        # In place: with no orientation to apply (most photos) Pillow would otherwise return a
+        # copy of the whole picture (~45 ms for 12 MP, on every open).
+        ImageOps.exif_transpose(im, in_place=True)
     except _DECODE_ERRORS as e:
         # Damaged EXIF data should not cost the user the picture: keep it as stored.
         log.warning("ignoring unreadable EXIF data in %s: %s", label, _short(e))
-        return im
-    if upright is not im:
-        im.close()
-    return upright
+    return im
 
 
 def _short(e: BaseException) -> str:

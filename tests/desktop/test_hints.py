@@ -152,3 +152,39 @@ def test_both_hint_colours_show_as_themselves_over_white_and_black(window):
         r, g, b = qimage_to_rgba(image)[..., :3].astype(int).transpose(2, 0, 1)
         assert (g[:, :4] > 150).all() and (g[:, :4] - r[:, :4] > 100).all(), hex(ground)
         assert (r[:, 4:] > 150).all() and (r[:, 4:] - g[:, 4:] > 100).all(), hex(ground)
+
+
+def _scene_colour(window, x: int, y: int) -> tuple[int, int, int]:
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    h, w = window.doc.shape
+    shot = QImage(w, h, QImage.Format.Format_ARGB32)
+    painter = QPainter(shot)
+    window.canvas.scene().render(painter, QRectF(0, 0, w, h), QRectF(0, 0, w, h))
+    painter.end()
+    return QColor(shot.pixel(x, y)).getRgb()[:3]
+
+
+def test_the_hint_overlay_is_left_out_of_painting_until_there_are_hints_and_follows_the_mask(
+        window, qtbot):
+    overlay = window.canvas.hint_overlay
+    photo = _scene_colour(window, 45, 40)
+    assert not overlay.isVisible()           # nothing to draw: no repaint visits it
+    window.set_tool(tools.HINT_MARK)
+    window.brush_bar.size_spin.setValue(10)
+    stroke(window, [(40, 40), (60, 40)])
+    assert overlay.isVisible()
+    r, g, b = _scene_colour(window, 45, 40)
+    assert g > photo[1] + 40 and r < photo[0] - 40          # drawn green over the photo
+    window.set_tool(tools.MOVE)              # a logo tool hides the mask, and the hints
+    assert not overlay.isVisible() and _scene_colour(window, 45, 40) == photo
+    window.set_tool(tools.BRUSH)
+    assert overlay.isVisible()
+    # A new photo starts with no hints: out of painting again, shown with its first hint.
+    window.set_document(type(window.doc)(window.doc.image.copy()))
+    overlay = window.canvas.hint_overlay
+    assert not overlay.isVisible()
+    window.set_tool(tools.HINT_MARK)
+    stroke(window, [(40, 40), (60, 40)])
+    assert overlay.isVisible()
