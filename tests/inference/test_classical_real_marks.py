@@ -244,11 +244,55 @@ def test_a_watermark_over_what_the_probe_cannot_see_is_unblended():
 
 def test_a_print_read_as_a_doubtful_watermark_is_still_filled():
     # A white word with a grey shading on coins, read as a 69 % watermark: its pixels bound
-    # the opacity anywhere from 0.38 to 1, so what unblending shows is the word's own ghost,
-    # not the coins; it is filled as before. (this build: 19.2 dB; unblended: about 17 dB)
+    # the opacity anywhere from 0.38 to 1 (spread 0.32), so what unblending shows is the
+    # word's own ghost, not the coins; it is filled as before. (this build: 19.2 dB;
+    # unblended: about 17 dB)
     from tests.benchmarks.real_marks_cases import generate_case
 
     case = generate_case(7003, source="wordmark", family="print", group="photo")
     layers = decompose(DecomposeRequest(case.composite, case.mask))
     assert layers.meta["fill"] is not None
     assert psnr_in_mask(layers.object, case.object, case.mask) > 18.5
+
+
+def test_the_opacity_spread_tells_a_watermark_from_a_doubtful_reading():
+    from layerlift.inference.engines.classical.matting import Matte, opacity_spread
+
+    def matte(img: np.ndarray, surface: np.ndarray, opacity: float) -> Matte:
+        alpha = np.zeros(img.shape[:2], np.float32)
+        alpha[8:32, 8:32] = opacity
+        return Matte(alpha, np.ones_like(img), surface, alpha > 0, opacity, False, 0.1)
+
+    rng = np.random.default_rng(3)
+    surface = rng.uniform(0.1, 0.6, (40, 40, 3)).astype(np.float32)
+    # a 50 % white watermark over a known surface: every pixel bounds the opacity at 0.5
+    img = surface.copy()
+    img[8:32, 8:32] = 0.5 + 0.5 * surface[8:32, 8:32]
+    assert opacity_spread(img, matte(img, surface, 0.5)) < 0.02
+    # an opaque print whose shading varies, read as a watermark: its bounds spread wide
+    shaded = surface.copy()
+    shaded[8:32, 8:32] = np.linspace(0.55, 1.0, 24)[None, :, None]
+    assert opacity_spread(shaded, matte(shaded, surface, 0.6)) > 0.2
+    # too few pixels to tell: not trusted
+    small = matte(img, surface, 0.5)
+    small.alpha[:] = 0.0
+    small.alpha[10:12, 10:12] = 0.5
+    assert opacity_spread(img, small) == float("inf")
+
+
+def test_a_fill_the_choice_keeps_is_computed_once(monkeypatch):
+    # the fill computed to weigh unblending is the one used: no second fill
+    from layerlift.inference.engines.classical import decompose as engine
+    from tests.benchmarks.real_marks_cases import generate_case
+
+    calls = []
+    real = engine.fill_surface
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fill_surface", counted)
+    case = generate_case(7006, source="fa-solid", family="watermark", group="photo")
+    layers = decompose(DecomposeRequest(case.composite, case.mask))
+    assert layers.meta["fill"] is not None and len(calls) == 1

@@ -103,15 +103,8 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
     first_fill = None
     if matte.opacity < 1.0 and not unblend and probe is not None:
         errors = unblend_errors(img, matte)
-        first_fill = fill_surface(img, matte, filled, probe, seed)
-        unblend_filled = fill_region(matte, mask, True)
-        # (when the opacity reading is itself in doubt, what unblending shows may be the
-        # mark's own ghost, not the surface)
-        seen = fill_error_seen(img, matte, first_fill[0], filled & ~unblend_filled) \
-            if opacity_spread(img, matte) <= SPREAD_TRUSTED else 0.0
-        if unblending_errs_less(errors, filled, unblend_filled, probe, seen):
-            first_fill = None
-            unblend = True
+        unblend, first_fill = weigh_unblending(img, matte, mask, filled, probe, errors, seed)
+        if unblend:
             filled = fill_region(matte, mask, unblend)
             probe = probe_fills(img, filled, mask, seed)
             blended = (matte.alpha > 0) & ~filled
@@ -120,6 +113,30 @@ def recover_surface(img: np.ndarray, matte: Matte, mask: np.ndarray,
         return Recovered(unblended(img, matte, filled), filled, None, None, unblend_mse)
     surface, used = first_fill or fill_surface(img, matte, filled, probe, seed)
     return Recovered(surface, filled, probe, used, unblend_mse)
+
+
+def weigh_unblending(img: np.ndarray, matte: Matte, mask: np.ndarray, filled: np.ndarray,
+                     probe: ProbeResult, errors: np.ndarray,
+                     seed: int) -> tuple[bool, tuple[np.ndarray, str] | None]:
+    """(does unblending err less than the fill, the fill when it was computed and kept).
+
+    First against the probe's error alone; then, where the opacity reading is trusted,
+    also against the fill's difference from what unblending shows under the mark (the
+    fill is computed for that, and kept for use when it wins).
+    """
+    unblend_filled = fill_region(matte, mask, True)
+    if unblending_errs_less(errors, filled, unblend_filled, probe):
+        return True, None
+    changed = filled & ~unblend_filled
+    # (when the opacity reading is itself in doubt, what unblending shows may be the
+    # mark's own ghost, not the surface)
+    if not changed.any() or opacity_spread(img, matte) > SPREAD_TRUSTED:
+        return False, None
+    first = fill_surface(img, matte, filled, probe, seed)
+    seen = fill_error_seen(img, matte, first[0], changed)
+    if unblending_errs_less(errors, filled, unblend_filled, probe, seen):
+        return True, None
+    return False, first
 
 
 def unblended(img: np.ndarray, matte: Matte, filled: np.ndarray) -> np.ndarray:
@@ -196,7 +213,12 @@ def capped_unblend(img: np.ndarray, matte: Matte) -> tuple[np.ndarray, np.ndarra
 
 def unblending_errs_less(errors: np.ndarray, filled: np.ndarray, unblend_filled: np.ndarray,
                          probe: ProbeResult, seen: float = 0.0) -> bool:
-    """Would unblending err less than the best fill did on the probe?
+    """Would unblending err less than the best fill?
+
+    The fill's error is the probe's, or `seen` (the fill's difference from the unblended
+    surface, the fill's error plus unblending's, if the two are independent) less
+    unblending's expected error where that is larger. (`errors` counts only an opacity
+    misread, so `seen - unblend` may overstate the fill's error a little.)
 
     Compared over the pixels that the choice changes: filled if the mark is filled, not if
     it is unblended (the near-opaque ones are filled either way; the fill's margin past the
@@ -208,7 +230,6 @@ def unblending_errs_less(errors: np.ndarray, filled: np.ndarray, unblend_filled:
     if not changed.any():
         return False
     unblend = float(errors[changed].mean())
-    # (seen = the fill's error + unblending's, if the two are independent)
     return unblend < max(probe.mse[probe.best()], seen - unblend)
 
 

@@ -243,12 +243,13 @@ def gamut_bounds(img: np.ndarray, b0: np.ndarray, pixels: np.ndarray) -> np.ndar
 def opacity_spread(img: np.ndarray, matte: Matte) -> float:
     """How far the gamut bounds of the mark's full-opacity pixels spread below their median.
     Where the predicted surface is right, every pixel of a white or black mark bounds its
-    opacity alike; a print read as a watermark spreads wide (0.3 for a shaded white word on
+    opacity alike; a print read as a watermark spreads wide (0.32 for a shaded white word on
     coins, against 0.04-0.16 for the watermarks whose choice it changed on the real-marks
-    benchmark)."""
-    inner = (matte.alpha >= matte.opacity) & (matte.alpha > 0)
+    benchmark). Infinite when too few such pixels tell. A hint's pixels (alpha 1 on a
+    semi-transparent mark) are not the mark's own reading and are left out."""
+    inner = (matte.alpha >= matte.opacity) & (matte.alpha > 0) & (matte.alpha < 1.0)
     if inner.sum() < 10:
-        return 0.0
+        return float("inf")
     bounds = gamut_bounds(img, matte.background, inner)
     return float(np.median(bounds) - np.percentile(bounds, 10))
 
