@@ -122,7 +122,7 @@ def weigh_unblending(img: np.ndarray, matte: Matte, mask: np.ndarray, filled: np
 
     First against the probe's error alone; then, where the opacity reading is trusted,
     also against the fill's difference from what unblending shows under the mark (the
-    fill is computed for that, and kept for use when it wins).
+    fill is computed for that, and returned for use when the fill is kept).
     """
     unblend_filled = fill_region(matte, mask, True)
     if unblending_errs_less(errors, filled, unblend_filled, probe):
