@@ -849,15 +849,17 @@ class Canvas(QGraphicsView):
         inside = point_in_quad(quad, p.x(), p.y())
         if corner is not None:
             mode = "corner" if self.tool == PERSPECTIVE else "scale"
-        elif self._bend_handle_at(p) is not None:     # over the quad's edge and inside
+        elif self._bend_handle_at(p) is not None:   # before the move inside, the rotate outside
             mode = "bend"
         elif inside or self.tool == MOVE:
             mode = "move"
         else:
             mode = "rotate"
+        # (a bend: the handle's offset from the press, kept as it follows the mouse)
+        grab = bend_handle.handle_point(quad, layer.bend) - [p.x(), p.y()] \
+            if mode == "bend" else None
         self._drag = {"kind": "logo", "mode": mode, "corner": corner, "start": p,
-                      "index": index, "before": layer, "quad": quad.copy(),
-                      "grab": bend_handle.handle_point(quad, layer.bend) - [p.x(), p.y()]}
+                      "index": index, "before": layer, "quad": quad.copy(), "grab": grab}
         self._update_cursor_shape()
 
     def _continue_logo_drag(self, p: QPointF) -> None:
