@@ -3,7 +3,8 @@
 Drives the app the way a user would: clicks the logo of the bundled sample photo with the
 Select tool, then brushes over it through real mouse events, decomposes (the found-mark
 overlay shows what was found), swaps the logo for an SVG, nudges its perspective, bends it a
-little (the Bend slider shows with the perspective tool) and recomposes. Writes
+little (the Bend slider and the bend handle on the logo's top edge show with the
+perspective tool) and recomposes. Writes
 docs/screenshots/01-brushed-mask.png, 02-layers.png, 03-recomposed.png, 04-select-click.png,
 05-found-mark.png.
 

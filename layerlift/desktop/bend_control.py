@@ -1,7 +1,8 @@
 """The logo's cylinder bend control: a slider -100..100 % beside the transform tools.
 
 Dragging the slider previews the bend live on the canvas (the layer is replaced without an
-undo step, as a handle drag does); releasing it pushes one undo step, "Bend logo". A change
+undo step, as a handle drag does; the canvas's bend handle, bend_handle.py, sets the same
+bend); releasing it pushes one undo step, "Bend logo". A change
 from the keyboard or the wheel (slider not held) is one step each. The slider follows the
 document: undo, redo, opening a project and a new decomposition move it to the logo's bend.
 """

@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from layerlift.desktop import bend_handle
+from layerlift.desktop.bend_control import UNDO_TEXT as BEND_UNDO_TEXT
 from layerlift.desktop.display import display_for, prepare
 from layerlift.desktop.document import (
     LOGO,
@@ -61,7 +63,10 @@ HINT_TOOLS = {HINT_MARK: 1, HINT_NOT_MARK: 2}     # the hint value each paints (
 PAINT_TOOLS = (BRUSH, ERASER, HINT_MARK, HINT_NOT_MARK)
 MASK_TOOLS = (BRUSH, ERASER, BOX, SELECT, HINT_MARK, HINT_NOT_MARK)
 LOGO_TOOLS = (MOVE, TRANSFORM, PERSPECTIVE)
+BEND_TOOLS = (TRANSFORM, PERSPECTIVE)      # the tools with the bend handle (and the slider)
 HANDLE_PX = 9          # corner handle size on screen
+BEND_HANDLE_SCALE = 1.4  # the bend diamond's half diagonal over a corner handle's half side
+FRAME_COLOUR = QColor(0, 160, 255)
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
 Z_OVERLAY, Z_HINTS, Z_FRAME, Z_CURSOR = 1000, 1000.5, 1001, 1002
 # Hint overlay colours (premultiplied ARGB): "mark" green, "not mark" red, as on disk. No
@@ -291,36 +296,58 @@ class BrushCursor(QGraphicsItem):
 
 
 class LogoFrame(QGraphicsItem):
-    """The logo's quad outline with 4 corner handles (drawn at a fixed screen size)."""
+    """The logo's quad outline with 4 corner handles (drawn at a fixed screen size) and, with
+    the transform tools, the bend handle (bend_handle.py) and the bent outline, dashed."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setZValue(Z_FRAME)
         self.quad = np.zeros((4, 2))
         self.handle = 5.0            # half side of a handle in scene units
+        self.bend_at: np.ndarray | None = None     # the bend handle's centre; None: hidden
+        self.bent: QPolygonF | None = None         # the bent outline; None: flat
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def set_quad(self, quad: np.ndarray, handle: float) -> None:
+    def set_quad(self, quad: np.ndarray, handle: float, bend_at: np.ndarray | None = None,
+                 bent: QPolygonF | None = None) -> None:
         self.prepareGeometryChange()
         self.quad = np.array(quad, np.float64)
         self.handle = handle
+        self.bend_at, self.bent = bend_at, bent
 
     def boundingRect(self) -> QRectF:
-        m = self.handle + 2
-        x0, y0 = self.quad.min(axis=0) - m
-        x1, y1 = self.quad.max(axis=0) + m
+        m = self.handle * BEND_HANDLE_SCALE + 2
+        points = [self.quad] + ([] if self.bend_at is None else [self.bend_at[None, :]])
+        if self.bent is not None:
+            rect = self.bent.boundingRect()
+            points.append(np.array([[rect.left(), rect.top()], [rect.right(), rect.bottom()]]))
+        every = np.concatenate(points)
+        x0, y0 = every.min(axis=0) - m
+        x1, y1 = every.max(axis=0) + m
         return QRectF(x0, y0, x1 - x0, y1 - y0)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        pen = QPen(QColor(0, 160, 255), 1.5)
+        pen = QPen(FRAME_COLOUR, 1.5)
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in self.quad]))
+        if self.bent is not None:
+            dashed = QPen(FRAME_COLOUR, 1, Qt.PenStyle.DashLine)
+            dashed.setCosmetic(True)
+            painter.setPen(dashed)
+            painter.drawPolygon(self.bent)
+            painter.setPen(pen)
         painter.setBrush(QBrush(QColor(255, 255, 255)))
         h = self.handle
         for x, y in self.quad:
             painter.drawRect(QRectF(x - h, y - h, 2 * h, 2 * h))
+        if self.bend_at is not None:      # blue in white: unlike the white corner squares
+            outline = QPen(QColor(255, 255, 255), 1.5)
+            outline.setCosmetic(True)
+            painter.setPen(outline)
+            painter.setBrush(QBrush(FRAME_COLOUR))
+            painter.drawPolygon(bend_handle.diamond(*self.bend_at, h * BEND_HANDLE_SCALE))
 
 
 def fill_check_item() -> QGraphicsRectItem:
@@ -419,6 +446,7 @@ class Canvas(QGraphicsView):
         self._space = False
         self._pan_from: QPointF | None = None
         self._drag: dict | None = None     # the gesture in progress
+        self._on_bend_handle = False       # the mouse is over the bend handle
         self.doc: Document | None = None
         self.set_document(doc)
 
@@ -538,7 +566,11 @@ class Canvas(QGraphicsView):
         show = (logo is not None and logo.quad is not None and logo.visible
                 and self.tool in LOGO_TOOLS)
         if show:
-            self.frame.set_quad(logo.quad, HANDLE_PX / 2 / max(self.zoom(), 1e-6))
+            bends = self.tool in BEND_TOOLS
+            self.frame.set_quad(
+                logo.quad, HANDLE_PX / 2 / max(self.zoom(), 1e-6),
+                bend_handle.handle_point(logo.quad, logo.bend) if bends else None,
+                bend_handle.bent_edge(logo.quad, logo.bend) if bends else None)
         self.frame.setVisible(show)
 
     # ---- view state ----
@@ -578,6 +610,8 @@ class Canvas(QGraphicsView):
             self.set_mask_visible(False)
             if self.found.visible:
                 self.set_found_visible(False)
+        self._on_bend_handle = False         # (the next mouse move tells again)
+        self.viewport().setToolTip("")
         self._sync_frame()
         self._update_cursor_shape()
         self.tool_changed.emit(tool)
@@ -612,6 +646,8 @@ class Canvas(QGraphicsView):
             shape = Qt.CursorShape.CrossCursor
         elif self.tool in (BOX, SELECT):
             shape = Qt.CursorShape.CrossCursor
+        elif self._on_bend_handle or (self._drag or {}).get("mode") == "bend":
+            shape = Qt.CursorShape.SizeVerCursor
         else:
             shape = Qt.CursorShape.SizeAllCursor
         self.viewport().setCursor(shape)
@@ -696,6 +732,7 @@ class Canvas(QGraphicsView):
         self.cursor_moved.emit(*((x, y) if 0 <= x < w and 0 <= y < h else (-1, -1)))
         drag = self._drag
         if drag is None:
+            self._hover_bend_handle(p)
             return
         if drag["kind"] == "stroke":
             self._continue_stroke(p)
@@ -724,6 +761,13 @@ class Canvas(QGraphicsView):
             self.add_box(drag["start"], self.scene_pos(event))
         else:
             self._finish_logo_drag(drag)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if (event.button() == Qt.MouseButton.LeftButton and self._drag is None
+                and self._bend_handle_at(self.scene_pos(event)) is not None):
+            self.flatten_logo()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def leaveEvent(self, event) -> None:
         self.cursor_moved.emit(-1, -1)
@@ -805,16 +849,27 @@ class Canvas(QGraphicsView):
         inside = point_in_quad(quad, p.x(), p.y())
         if corner is not None:
             mode = "corner" if self.tool == PERSPECTIVE else "scale"
+        elif self._bend_handle_at(p) is not None:   # before the move inside, the rotate outside
+            mode = "bend"
         elif inside or self.tool == MOVE:
             mode = "move"
         else:
             mode = "rotate"
+        # (a bend: the handle's offset from the press, kept as it follows the mouse)
+        grab = bend_handle.handle_point(quad, layer.bend) - [p.x(), p.y()] \
+            if mode == "bend" else None
         self._drag = {"kind": "logo", "mode": mode, "corner": corner, "start": p,
-                      "index": index, "before": layer, "quad": quad.copy()}
+                      "index": index, "before": layer, "quad": quad.copy(), "grab": grab}
+        self._update_cursor_shape()
 
     def _continue_logo_drag(self, p: QPointF) -> None:
         d = self._drag
         q0, s = d["quad"], d["start"]
+        if d["mode"] == "bend":
+            bend = bend_handle.dragged_bend(q0, d["grab"], (p.x(), p.y()))
+            if bend is not None and bend != self.doc.layers[d["index"]].bend:
+                self.editor.preview_layer(d["index"], bend=bend)
+            return
         if d["mode"] == "move":
             quad = moved_quad(q0, p.x() - s.x(), p.y() - s.y())
         elif d["mode"] == "corner":
@@ -836,8 +891,43 @@ class Canvas(QGraphicsView):
 
     def _finish_logo_drag(self, drag: dict) -> None:
         index = drag["index"]
+        self._update_cursor_shape()
+        if drag["mode"] == "bend":
+            if self.doc.layers[index].bend != drag["before"].bend:
+                self.editor.layer_edited(index, BEND_UNDO_TEXT, drag["before"])
+            return
         if np.allclose(self.doc.layers[index].quad, drag["quad"]):
             return
         names = {"move": "Move logo", "corner": "Perspective", "scale": "Scale logo",
                  "rotate": "Rotate logo"}
         self.editor.layer_edited(index, names[drag["mode"]], drag["before"])
+
+    # ---- the bend handle (bend_handle.py) ----
+    def _bend_handle_at(self, p: QPointF) -> int | None:
+        """The logo's row when scene point `p` is on the bend handle and no corner handle
+        (a corner wins where they overlap); None otherwise, and with tools without it."""
+        index = self._logo_index() if self.tool in BEND_TOOLS else None
+        if index is None or not self.doc.layers[index].visible:
+            return None
+        layer = self.doc.layers[index]
+        radius = HANDLE_PX / max(self.zoom(), 1e-6)
+        if np.hypot(layer.quad[:, 0] - p.x(), layer.quad[:, 1] - p.y()).min() <= radius:
+            return None
+        return index if bend_handle.on_handle(layer.quad, layer.bend, p.x(), p.y(),
+                                              radius) else None
+
+    def _hover_bend_handle(self, p: QPointF) -> None:
+        """Over the bend handle: a vertical-resize cursor, the hint as tooltip and status."""
+        on = self._bend_handle_at(p) is not None
+        if on == self._on_bend_handle:
+            return
+        self._on_bend_handle = on
+        self.viewport().setToolTip(bend_handle.HINT if on else "")
+        if on:
+            self.editor.message.emit(bend_handle.HINT, 4000)
+        self._update_cursor_shape()
+
+    def flatten_logo(self) -> bool:
+        """Double-click on the bend handle: the logo flat again (one undo step)."""
+        index = self._logo_index()
+        return index is not None and self.editor.edit_layer(index, BEND_UNDO_TEXT, bend=0.0)

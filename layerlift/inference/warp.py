@@ -49,6 +49,15 @@ def sag_share(bend: float) -> float:
     return math.copysign(math.tan(phi / 2) * math.sin(VIEW_ELEVATION) / 2, bend) if phi else 0.0
 
 
+def bend_for_sag(share: float) -> float:
+    """The inverse of `sag_share`: the bend (percent) whose edges' middles move by `share` of
+    the logo's width (positive: up), clamped to +-BEND_LIMIT where no bend moves them so far."""
+    if not share:
+        return 0.0
+    phi = 2 * math.atan(2 * abs(share) / math.sin(VIEW_ELEVATION))
+    return math.copysign(min(phi / MAX_WRAP * BEND_LIMIT, BEND_LIMIT), share)
+
+
 def _aspect(quad: np.ndarray) -> float:
     """The quad's width over its height (mean of opposite sides)."""
     sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
@@ -88,15 +97,44 @@ def unbend_square(s: np.ndarray, t: np.ndarray, bend: float, aspect: float
 def bent_outline(quad: np.ndarray, bend: float, samples: int = OUTLINE_SAMPLES) -> np.ndarray:
     """The placed logo's outline in photo coordinates (pixel edges): (4 * samples) x 2 points
     from TL clockwise. With bend 0 its corners are the quad's and its sides straight."""
-    quad = np.asarray(quad, np.float64)
     f = np.linspace(0, 1, samples, endpoint=False)
     u = np.concatenate([f, np.ones_like(f), 1 - f, np.zeros_like(f)])
     v = np.concatenate([np.zeros_like(f), f, np.ones_like(f), 1 - f])
-    s, t = bend_square(u, v, bend, _aspect(quad))
+    return bent_points(quad, bend, u, v)
+
+
+def bent_points(quad: np.ndarray, bend: float, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Where the asset points (u, v) (0..1 of its width and height, pixel edges) land on the
+    photo when the logo is placed on `quad` and bent by `bend`: N x 2 photo coordinates."""
+    quad = np.asarray(quad, np.float64)
+    s, t = bend_square(np.asarray(u, np.float64), np.asarray(v, np.float64), bend,
+                       _aspect(quad))
     matrix = cv2.getPerspectiveTransform(UNIT_CORNERS.astype(np.float32),
                                          quad.astype(np.float32)).astype(np.float64)
     points = np.stack([s, t, np.ones_like(s)], axis=1) @ matrix.T
     return points[:, :2] / points[:, 2:3]
+
+
+def top_middle(quad: np.ndarray, bend: float) -> np.ndarray:
+    """The middle of the placed logo's top edge (photo x, y): on the quad's top edge when
+    flat, above it on the arc when bend > 0, below it when bend < 0 (the app's bend handle)."""
+    return bent_points(quad, bend, np.array([0.5]), np.array([0.0]))[0]
+
+
+def bend_for_top_middle(quad: np.ndarray, point: tuple[float, float]) -> float | None:
+    """The bend that moves the top edge's middle to the height of `point` in the quad's own
+    frame (the inverse of `top_middle`; how far `point` lies to a side does not count),
+    clamped to +-BEND_LIMIT. None where `point` lies beyond the quad's horizon (a strong
+    perspective), where no height in its frame matches it."""
+    quad = np.asarray(quad, np.float64)
+    to_unit = cv2.getPerspectiveTransform(quad.astype(np.float32),
+                                          UNIT_CORNERS.astype(np.float32)).astype(np.float64)
+    _sw, tw, w = to_unit @ np.array([point[0], point[1], 1.0])
+    inside_w = (to_unit @ np.append(quad.mean(axis=0), 1.0))[2]
+    if not w * inside_w > 0:          # (the sign of w flips across the horizon)
+        return None
+    # The top edge's middle sits at t = -sag_share(bend) * aspect in the unit square's frame.
+    return bend_for_sag(-(tw / w) / _aspect(quad))
 
 
 def placed_box(quad: np.ndarray, bend: float, photo_size: tuple[int, int]) -> Box | None:

@@ -4,9 +4,9 @@ start with test_).
 
 The bundled sample photo, real mouse events on the canvas (QTest press / move / release on its
 viewport), keys through the window's shortcuts (W, K, Shift+K, Ctrl+T, Ctrl+Enter, Ctrl+Z,
-Ctrl+Shift+Z), the Bend slider dragged with the mouse. After every step and every undo the
-window's pixels are read back from the X server (QScreen.grabWindow: what is on screen) and
-compared with the screenshot before the step.
+Ctrl+Shift+Z), the Bend slider and the canvas's bend handle dragged with the mouse. After
+every step and every undo the window's pixels are read back from the X server
+(QScreen.grabWindow: what is on screen) and compared with the screenshot before the step.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from layerlift.desktop.main_window import MainWindow
 from layerlift.desktop.qimage import qimage_to_rgba
 from layerlift.desktop.resources import resource_path
 from layerlift.desktop.settings import Settings
+from layerlift.inference.warp import top_middle
 from layerlift.resources.sample import make_sample
 from tests.desktop.events import scene_to_viewport, send_mouse
 from tests.desktop.test_bend import slider_point
@@ -64,8 +65,12 @@ class Screen:
         self.saved = os.environ.get("LAYERLIFT_XVFB_SHOTS")   # a folder: keep the shots there
         self.count = 0
 
-    def grab(self, name: str) -> np.ndarray:
-        """The viewport's RGB pixels once the window has stopped repainting."""
+    def grab(self, name: str, repaint: bool = False) -> np.ndarray:
+        """The viewport's RGB pixels once the window has stopped repainting. `repaint`: the
+        whole viewport painted afresh first, a reference free of the rounding that earlier
+        partial repaints leave along their edges (a few pixels; see assert_same)."""
+        if repaint:
+            self.window.canvas.viewport().update()
         last = None
         for _ in range(200):
             self.qtbot.wait(15)
@@ -246,37 +251,34 @@ def test_hint_brushes_show_their_colours_and_undo_on_screen(window, qtbot):
 
 
 def rise(before: np.ndarray, after: np.ndarray, column: int, rows: slice,
-         reach: int = 20) -> int:
+         reach: int = 20, sideways: int = 8) -> int:
     """How far up (> 0) the pixels of one screen column moved between two screenshots: the
-    vertical shift that best matches a 5-pixel-wide band around it."""
+    vertical shift of the best match of a 5-pixel-wide band around it. The band may also
+    have moved sideways (a bend foreshortens the logo towards its sides): matched up and
+    down only, a band near a side of the round patch read a rise nearly the middle's."""
     band = before[rows, column - 2:column + 3].astype(np.int32)
-    costs = []
+    costs = np.full((2 * reach + 1, 2 * sideways + 1), np.inf)
     for s in range(-reach, reach + 1):
-        moved = after[rows.start - s:rows.stop - s, column - 2:column + 3].astype(np.int32)
-        costs.append(np.abs(moved - band).mean())
-    return int(np.argmin(costs)) - reach
+        for dx in range(-sideways, sideways + 1):
+            moved = after[rows.start - s:rows.stop - s,
+                          column - 2 + dx:column + 3 + dx].astype(np.int32)
+            costs[s + reach, dx + sideways] = np.abs(moved - band).mean()
+    return int(np.unravel_index(np.argmin(costs), costs.shape)[0]) - reach
 
 
-def test_bend_slider_arcs_the_logo_on_screen_and_undo(window, qtbot):
-    screen = Screen(window, qtbot)
+def decompose_and_transform(window, qtbot) -> None:
+    """The sample's mask loaded, Ctrl+Enter (a real decomposition), Ctrl+T."""
     assert window.load_mask(str(resource_path("sample", "mask.png"))), window.last_error
     with qtbot.waitSignal(window.job_done, timeout=60000) as blocker:
         key(window, Qt.Key.Key_Return, CTRL)
     assert blocker.args == ["decompose", "ok"], window.last_error
     key(window, Qt.Key.Key_T, CTRL)
     assert window.canvas.tool == tools.TRANSFORM
-    slider = window.bend_control.slider
-    qtbot.waitExposed(slider)
-    flat = screen.grab("transform-tool")
 
-    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 0))
-    for value in (20, 40, 60):
-        qtbot.mouseMove(slider, slider_point(slider, value))
-    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 60))
-    assert window.undo.undoText() == "Bend logo"
-    bent = screen.grab("bent")
-    # How far the logo's pixels rose on screen, near its left edge, in the middle, near its
-    # right edge: an arc lifts the middle more than the sides.
+
+def assert_arc(window, screen: Screen, flat: np.ndarray, bent: np.ndarray) -> None:
+    """How far the logo's pixels rose on screen, near its left edge, in the middle, near its
+    right edge: an arc lifts the middle more than the sides."""
     quad = window.doc.layers[window.doc.index_of(LOGO)].quad
     (top, left), (bottom, right) = screen.at(*quad[0]), screen.at(*quad[2])
     rows = slice(top + (bottom - top) // 4, bottom - (bottom - top) // 4)
@@ -286,4 +288,60 @@ def test_bend_slider_arcs_the_logo_on_screen_and_undo(window, qtbot):
     assert changed(bent, flat)[top:bottom, left:right].mean() > 0.2, "the bend shows nothing"
     assert shifts[0.5] >= 3, f"the middle does not rise: {shifts}"
     assert shifts[0.5] >= max(shifts[0.15], shifts[0.85]) + 2, f"no arc: {shifts}"
+
+
+def test_bend_slider_arcs_the_logo_on_screen_and_undo(window, qtbot):
+    screen = Screen(window, qtbot)
+    decompose_and_transform(window, qtbot)
+    slider = window.bend_control.slider
+    qtbot.waitExposed(slider)
+    flat = screen.grab("transform-tool", repaint=True)
+
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 0))
+    for value in (20, 40, 60):
+        qtbot.mouseMove(slider, slider_point(slider, value))
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 60))
+    assert window.undo.undoText() == "Bend logo"
+    bent = screen.grab("bent")
+    assert_arc(window, screen, flat, bent)
     undo_redo(window, screen, flat, bent, "the bend")
+
+
+def diamond_shows(window, shot: np.ndarray, at) -> bool:
+    """Whether the bend handle's blue fill is on screen 3 pixels above photo point `at` (the
+    diamond's centre; just above the quad's top edge, which is blue too)."""
+    p = scene_to_viewport(window.canvas, *at)
+    return tuple(shot[round(p.y()) - 3, round(p.x())]) == tools.FRAME_COLOUR.getRgb()[:3]
+
+
+def test_bend_handle_dragged_up_arcs_the_logo_on_screen_and_undo(window, qtbot):
+    screen = Screen(window, qtbot)
+    decompose_and_transform(window, qtbot)
+    vp = window.canvas.viewport()
+    layer = window.doc.layers[window.doc.index_of(LOGO)]
+    handle = top_middle(layer.quad, 0)
+    # The handle's diamond is on screen, filled blue, where the flat top edge's middle is.
+    flat = screen.grab("bend-handle", repaint=True)
+    assert diamond_shows(window, flat, handle), "no bend handle on screen"
+
+    target = top_middle(layer.quad, 60)           # where the handle of a 60 % bend would be
+    steps = window.undo.count()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, NONE, view_point(window, *handle))
+    for share in (0.25, 0.5, 0.75, 1.0):
+        QTest.mouseMove(vp, view_point(window, *(handle + share * (target - handle))))
+    live = window.doc.layers[window.doc.index_of(LOGO)].bend
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, NONE, view_point(window, *target))
+    bent_layer = window.doc.layers[window.doc.index_of(LOGO)]
+    assert 50 <= live == bent_layer.bend <= 70, live
+    assert np.array_equal(bent_layer.quad, layer.quad)
+    assert window.bend_control.slider.value() == bent_layer.bend
+    assert window.undo.count() == steps + 1 and window.undo.undoText() == "Bend logo"
+    # Out of the handle's way: no tooltip over the screenshots.
+    QTest.mouseMove(vp, view_point(window, 20, 20))
+    bent = screen.grab("bent-by-handle")
+    assert_arc(window, screen, flat, bent)
+    moved_to = top_middle(bent_layer.quad, bent_layer.bend)
+    assert diamond_shows(window, bent, moved_to), "the handle did not move up with the bend"
+    assert not diamond_shows(window, bent, handle)
+    undo_redo(window, screen, flat, bent, "the handle's bend")
+    assert window.doc.layers[window.doc.index_of(LOGO)].bend == bent_layer.bend

@@ -1,6 +1,7 @@
 """The main window on a real X server: Xvfb, started here on a free display, runs
 real_window_steps.py (select by click, Shift / Alt+click, the hint brushes, the Bend slider,
-undo and redo of each, all checked by the window's pixels as the X server has them).
+the bend handle on the canvas, undo and redo of each, all checked by the window's pixels as
+the X server has them).
 
 On Linux a missing Xvfb fails the test (`make install` installs it, CI has it); on macOS and
 Windows, which have no Xvfb, it skips.
@@ -21,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = Path(__file__).with_name("real_window_steps.py")
 SCREEN = "1280x1024x24"
-CHECKS = 3                       # the test functions in real_window_steps.py
+CHECKS = 4                       # the test functions in real_window_steps.py
 TIMEOUT_S = 300                  # ~20 s alone on 2 cores
 XVFB_START_S = 30
 

@@ -12,12 +12,17 @@ from PIL import Image
 
 from layerlift.inference import ComposeRequest, cli, compose
 from layerlift.inference.bend_estimate import estimate_bend
+from layerlift.inference.contract import BEND_LIMIT
 from layerlift.inference.errors import InputError
 from layerlift.inference.warp import (
+    bend_for_sag,
+    bend_for_top_middle,
     bend_for_width,
     bend_square,
     bent_outline,
     quad_inside_arc,
+    sag_share,
+    top_middle,
     unbend_square,
     warp_asset,
 )
@@ -243,3 +248,34 @@ def test_a_narrower_logo_covers_a_smaller_arc_of_the_same_cylinder():
         math.asin(0.5 * math.sin(math.radians(36)))) / 90 * 100)
     assert bend_for_width(0, 0.5) == 0.0
     assert 0 < bend_for_width(100, 0.5) < 100
+
+
+@pytest.mark.parametrize("quad", [QUAD, PERSPECTIVE])
+def test_the_top_edges_middle_is_on_the_bent_outline_and_gives_its_bend_back(quad):
+    """top_middle is where the bent top edge's middle is drawn; bend_for_top_middle turns a
+    point back into the bend that puts it there (the app's bend handle), clamped."""
+    for bend in (-100, -37, 0, 12, 60, 100):
+        middle = top_middle(quad, bend)
+        np.testing.assert_allclose(middle, bent_outline(quad, bend, samples=8)[4], atol=1e-9)
+        assert bend_for_top_middle(quad, middle) == pytest.approx(bend, abs=1e-9)
+        # Only the height in the quad's frame counts, not how far to a side.
+        side = middle + 0.2 * (quad[1] - quad[0])
+        assert bend_for_top_middle(quad, side) == pytest.approx(bend, abs=1e-6)
+    np.testing.assert_allclose(top_middle(quad, 0), (quad[0] + quad[1]) / 2, atol=1e-9)
+    up = (quad[0] - quad[3]) / np.linalg.norm(quad[0] - quad[3])
+    far = (quad[0] + quad[1]) / 2 + 5 * np.linalg.norm(quad[1] - quad[0]) * up
+    assert bend_for_top_middle(quad, far) == BEND_LIMIT
+    assert bend_for_top_middle(quad, (quad[2] + quad[3]) / 2 + 40 * up * -1) == -BEND_LIMIT
+
+
+def test_bend_for_sag_inverts_sag_share_and_clamps():
+    for bend in (-100, -50, -0.5, 0, 3, 77, 100):
+        assert bend_for_sag(sag_share(bend)) == pytest.approx(bend, abs=1e-9)
+    assert bend_for_sag(10.0) == BEND_LIMIT and bend_for_sag(-10.0) == -BEND_LIMIT
+
+
+def test_beyond_the_quads_horizon_no_bend_fits():
+    # A strong perspective: the sides meet not far above the quad (x = 200, y = 40).
+    quad = np.array([[150, 90], [250, 90], [300, 140], [100, 140]], np.float64)
+    assert bend_for_top_middle(quad, (200, 60)) == BEND_LIMIT      # below the horizon: up
+    assert bend_for_top_middle(quad, (200, 20)) is None            # above it: nothing fits
