@@ -19,7 +19,14 @@ from PySide6.QtWidgets import (
 from layerlift.desktop.document import LOGO, Document, Layer
 from layerlift.desktop.editor import Editor, is_number
 from layerlift.desktop.layers_model import LayersModel, OpacityRole
-from layerlift.inference.confidence import CHECK, CLEAN, GUESS, confidence_words
+from layerlift.inference.confidence import (
+    CHECK,
+    CLEAN,
+    GUESS,
+    NOTHING_FOUND,
+    confidence_words,
+    found_nothing,
+)
 
 QUALITY_COLOURS = {"good": "#2e9d4f", "fair": "#c98a00", "poor": "#d0342c"}
 CONFIDENCE_COLOURS = {CLEAN: QUALITY_COLOURS["good"], CHECK: QUALITY_COLOURS["fair"],
@@ -35,6 +42,10 @@ def quality_text(meta: dict) -> tuple[str, str]:
     """The last decomposition's confidence in words where the engine gives one (the classical
     engine's cycle is always exact), else its cycle error; with its colour."""
     confidence, error = meta.get("confidence"), meta.get("cycle_error")
+    if found_nothing(meta):
+        return (NOTHING_FOUND[0].upper() + NOTHING_FOUND[1:] + ". Brush more tightly round "
+                "the logo, paint it with the Mark hint (K), or turn on Exact mask.",
+                CONFIDENCE_COLOURS[GUESS])
     if is_number(confidence):
         words = confidence_words(confidence)
         where = ". The dashed box on the canvas marks where the surface was filled in." \

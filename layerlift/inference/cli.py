@@ -390,9 +390,17 @@ def cmd_decompose(args: argparse.Namespace) -> int:
 
 def _quality_text(report: dict[str, Any]) -> str:
     """The confidence in words where the engine gives one, else the cycle's PSNR."""
-    from layerlift.inference.confidence import CLEAN, confidence_text, confidence_words
+    from layerlift.inference.confidence import (
+        CLEAN,
+        NOTHING_FOUND,
+        confidence_text,
+        confidence_words,
+        found_nothing,
+    )
 
     confidence, box = report["confidence"], report["meta"].get("filled_box")
+    if found_nothing(report["meta"]):
+        return NOTHING_FOUND + " (brush tighter round the logo, or use --exact-mask)"
     if confidence is not None:
         where = "" if confidence_words(confidence) == CLEAN or not box else \
             f" (box {','.join(map(str, box))})"

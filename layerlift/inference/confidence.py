@@ -14,6 +14,15 @@ CHECK_FROM = 0.35
 CLEAN = "likely clean"
 CHECK = "check the fill here"
 GUESS = "the fill is a guess here, check it"
+# The classical engine found no mark inside the mask: nothing was filled, and a confidence
+# of 0 % would send the designer to check a fill that is not there.
+NOTHING_FOUND = "no mark found inside the mask: the object is the photo as it was"
+
+
+def found_nothing(meta: dict) -> bool:
+    """Whether the engine says it found no mark (meta "mark_fraction" 0; flux says nothing)."""
+    fraction = meta.get("mark_fraction")
+    return isinstance(fraction, int | float) and not isinstance(fraction, bool) and fraction == 0
 
 
 def confidence_words(confidence: float) -> str:

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF, QRectF
 
 from layerlift.inference import engines
-from layerlift.inference.confidence import CLEAN, GUESS, confidence_words
+from layerlift.inference.confidence import CLEAN, GUESS, NOTHING_FOUND, confidence_words
 from tests.desktop.slow_engine import DoubtfulFillEngine
 from tests.desktop.test_jobs import mark_logo, run
 
@@ -65,6 +65,15 @@ def test_a_classical_run_shows_its_confidence_in_words(window, qtbot):
     assert confidence_words(confidence) in text and "Cycle error" not in text
     window.undo.undo()
     assert window.layers_panel.cycle_label.text() == ""
+
+
+def test_a_mask_with_no_mark_in_it_says_so_not_a_confidence_of_0(window, qtbot):
+    window.doc.fill_rect((10, 10, 50, 40))        # plain surface, away from the mug's mark
+    assert run(window, qtbot, window.decompose, "decompose") == "ok", window.last_error
+    assert window.doc.meta["mark_fraction"] == 0
+    text = window.layers_panel.cycle_label.text()
+    assert NOTHING_FOUND[1:] in text and "Exact mask" in text
+    assert "Confidence" not in text and not window.canvas.fill_check.isVisible()
 
 
 def test_an_engine_without_a_confidence_keeps_the_cycle_error(window, qtbot, test_engines):

@@ -175,3 +175,11 @@ def test_summary_line_says_the_confidence_or_the_cycle():
         "cycle 41.3 dB"
     assert cli._quality_text({"confidence": None, "cycle_psnr": None, "meta": {}}) == \
         "cycle exact"
+    # Nothing found is not a fill to check: the summary says what happened and what to do.
+    nothing = {"confidence": 0.0, "cycle_psnr": None,
+               "meta": {"mark_fraction": 0.0, "filled_box": None}}
+    assert cli._quality_text(nothing) == ("no mark found inside the mask: the object is the "
+                                          "photo as it was (brush tighter round the logo, or "
+                                          "use --exact-mask)")
+    found = {"confidence": 0.0, "cycle_psnr": None, "meta": {"mark_fraction": 0.01}}
+    assert cli._quality_text(found).startswith("confidence 0 %")
