@@ -447,6 +447,7 @@ class Canvas(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._drag: dict | None = None     # the gesture in progress
         self._on_bend_handle = False       # the mouse is over the bend handle
+        self._previewing = False           # a logo drag's own live change is under way
         self.doc: Document | None = None
         self.set_document(doc)
 
@@ -493,11 +494,22 @@ class Canvas(QGraphicsView):
             if self.hint_overlay is not None:
                 self.hint_overlay.refresh(payload)
         elif event == "layers":
+            self._drop_logo_drag()
             self._rebuild_layers()
             self.found.refresh(self.doc)
         elif event == "layer":
+            if not self._previewing:
+                self._drop_logo_drag()
             self._update_layer(int(payload))
             self.found.refresh(self.doc)
+
+    def _drop_logo_drag(self) -> None:
+        """A logo drag's layer changed under it (undo or redo, a job's result): the drag ends
+        with no undo step of its own. Its `before` is no longer what the layer was, and
+        pushing it would bring an undone change back."""
+        if self._drag is not None and self._drag["kind"] == "logo":
+            self._drag = None
+            self._update_cursor_shape()
 
     def _job_done(self, kind: str, outcome: str) -> None:
         # What was found, at once (when it was already on, the new layers redrew it).
@@ -572,6 +584,10 @@ class Canvas(QGraphicsView):
                 bend_handle.handle_point(logo.quad, logo.bend) if bends else None,
                 bend_handle.bent_edge(logo.quad, logo.bend) if bends else None)
         self.frame.setVisible(show)
+        if self._on_bend_handle and self._drag is None:   # the handle may have moved away
+            self._on_bend_handle = False
+            self.viewport().setToolTip("")
+            self._update_cursor_shape()
 
     # ---- view state ----
     def zoom(self) -> float:
@@ -601,6 +617,9 @@ class Canvas(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     def set_tool(self, tool: str) -> None:
+        if self._drag is not None and self._drag["kind"] == "logo":
+            drag, self._drag = self._drag, None       # (a shortcut pressed mid-drag)
+            self._finish_logo_drag(drag)
         self.tool = tool
         self.cursor_item.setVisible(tool in PAINT_TOOLS)
         # The mask matters while masking; over the logo tools it would tint the result.
@@ -647,7 +666,9 @@ class Canvas(QGraphicsView):
         elif self.tool in (BOX, SELECT):
             shape = Qt.CursorShape.CrossCursor
         elif self._on_bend_handle or (self._drag or {}).get("mode") == "bend":
-            shape = Qt.CursorShape.SizeVerCursor
+            logo = self.doc.layer(LOGO) if self.doc else None
+            shape = bend_handle.drag_cursor(logo.quad) if logo is not None and \
+                logo.quad is not None else Qt.CursorShape.SizeVerCursor
         else:
             shape = Qt.CursorShape.SizeAllCursor
         self.viewport().setCursor(shape)
@@ -764,6 +785,7 @@ class Canvas(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if (event.button() == Qt.MouseButton.LeftButton and self._drag is None
+                and not self._space and self._pan_from is None
                 and self._bend_handle_at(self.scene_pos(event)) is not None):
             self.flatten_logo()
             return
@@ -840,12 +862,7 @@ class Canvas(QGraphicsView):
             return
         layer = self.doc.layers[index]
         quad = layer.quad
-        handle_r = HANDLE_PX / max(self.zoom(), 1e-6)
-        corner = None
-        if self.tool in (TRANSFORM, PERSPECTIVE):
-            d = np.hypot(quad[:, 0] - p.x(), quad[:, 1] - p.y())
-            if d.min() <= handle_r:
-                corner = int(d.argmin())
+        corner = self._corner_at(quad, p) if self.tool in (TRANSFORM, PERSPECTIVE) else None
         inside = point_in_quad(quad, p.x(), p.y())
         if corner is not None:
             mode = "corner" if self.tool == PERSPECTIVE else "scale"
@@ -866,9 +883,9 @@ class Canvas(QGraphicsView):
         d = self._drag
         q0, s = d["quad"], d["start"]
         if d["mode"] == "bend":
-            bend = bend_handle.dragged_bend(q0, d["grab"], (p.x(), p.y()))
+            bend = bend_handle.dragged_bend(q0, d["grab"], (p.x(), p.y()), d["before"].bend)
             if bend is not None and bend != self.doc.layers[d["index"]].bend:
-                self.editor.preview_layer(d["index"], bend=bend)
+                self._preview(d["index"], bend=bend)
             return
         if d["mode"] == "move":
             quad = moved_quad(q0, p.x() - s.x(), p.y() - s.y())
@@ -887,7 +904,15 @@ class Canvas(QGraphicsView):
             else:
                 angle = math.degrees(math.atan2(v1[1], v1[0]) - math.atan2(v0[1], v0[0]))
                 quad = rotated_quad(q0, angle)
-        self.editor.preview_layer(d["index"], quad=quad)
+        self._preview(d["index"], quad=quad)
+
+    def _preview(self, index: int, **changes: object) -> None:
+        """The drag's live change, told apart from changes made under it (_drop_logo_drag)."""
+        self._previewing = True
+        try:
+            self.editor.preview_layer(index, **changes)
+        finally:
+            self._previewing = False
 
     def _finish_logo_drag(self, drag: dict) -> None:
         index = drag["index"]
@@ -910,11 +935,19 @@ class Canvas(QGraphicsView):
         if index is None or not self.doc.layers[index].visible:
             return None
         layer = self.doc.layers[index]
-        radius = HANDLE_PX / max(self.zoom(), 1e-6)
-        if np.hypot(layer.quad[:, 0] - p.x(), layer.quad[:, 1] - p.y()).min() <= radius:
+        if self._corner_at(layer.quad, p) is not None:
             return None
         return index if bend_handle.on_handle(layer.quad, layer.bend, p.x(), p.y(),
-                                              radius) else None
+                                              self._handle_radius()) else None
+
+    def _handle_radius(self) -> float:
+        """How near a handle a press takes it, in scene units (a fixed size on screen)."""
+        return HANDLE_PX / max(self.zoom(), 1e-6)
+
+    def _corner_at(self, quad: np.ndarray, p: QPointF) -> int | None:
+        """The quad's corner whose handle is under scene point `p`, if any."""
+        d = np.hypot(quad[:, 0] - p.x(), quad[:, 1] - p.y())
+        return int(d.argmin()) if d.min() <= self._handle_radius() else None
 
     def _hover_bend_handle(self, p: QPointF) -> None:
         """Over the bend handle: a vertical-resize cursor, the hint as tooltip and status."""

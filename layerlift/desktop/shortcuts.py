@@ -8,7 +8,8 @@ from layerlift.desktop.actions import shortcut_rows
 GESTURES: list[tuple[str, str]] = [
     ("Arrows / Shift+Arrows", "With a logo tool: nudge the logo 1 / 10 px"),
     ("Drag the diamond", "Transform / Perspective: the handle on the logo's top edge bends it "
-                         "round a cylinder (up arches, down sags); double-click: flat"),
+                         "round a cylinder (away from the logo arches, towards it sags); "
+                         "double-click: flat"),
     ("Space (hold)", "Pan while held, with any tool"),
     ("Wheel / Ctrl+Wheel", "Zoom under the cursor"),
 ]

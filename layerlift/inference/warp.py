@@ -117,7 +117,8 @@ def bent_points(quad: np.ndarray, bend: float, u: np.ndarray, v: np.ndarray) -> 
 
 def top_middle(quad: np.ndarray, bend: float) -> np.ndarray:
     """The middle of the placed logo's top edge (photo x, y): on the quad's top edge when
-    flat, above it on the arc when bend > 0, below it when bend < 0 (the app's bend handle)."""
+    flat, on the arc beyond it (in the quad's own frame: away from the logo) when bend > 0,
+    inside it when bend < 0 (the app's bend handle)."""
     return bent_points(quad, bend, np.array([0.5]), np.array([0.0]))[0]
 
 
@@ -131,10 +132,11 @@ def bend_for_top_middle(quad: np.ndarray, point: tuple[float, float]) -> float |
                                           UNIT_CORNERS.astype(np.float32)).astype(np.float64)
     _sw, tw, w = to_unit @ np.array([point[0], point[1], 1.0])
     inside_w = (to_unit @ np.append(quad.mean(axis=0), 1.0))[2]
-    if not w * inside_w > 0:          # (the sign of w flips across the horizon)
-        return None
+    aspect = _aspect(quad)
+    if not w * inside_w > 0 or not np.isfinite(tw / w) or not aspect > 0:
+        return None                   # (the sign of w flips across the horizon)
     # The top edge's middle sits at t = -sag_share(bend) * aspect in the unit square's frame.
-    return bend_for_sag(-(tw / w) / _aspect(quad))
+    return bend_for_sag(-(tw / w) / aspect)
 
 
 def placed_box(quad: np.ndarray, bend: float, photo_size: tuple[int, int]) -> Box | None:

@@ -182,3 +182,25 @@ def test_a_replaced_bent_mark_offers_its_bend_back(window, qtbot, tmp_path):
     assert overlap > 0.9 and alpha.sum() < 1.1 * old_alpha.sum()
     window.undo.undo()
     assert window.doc.layers[logo_row(window)].bend == 0
+
+
+def test_an_undo_while_the_slider_is_held_starts_its_step_afresh(decomposed, qtbot):
+    # The step pushed on release must start from the logo as the undo left it: from the logo
+    # at the press, the next undo would bring the undone nudge back.
+    w = decomposed
+    w.set_tool(tools.TRANSFORM)
+    slider = w.bend_control.slider
+    qtbot.waitExposed(slider)
+    row = logo_row(w)
+    flat_quad = w.doc.layers[row].quad.copy()
+    w.edit_layer(row, "Move logo", quad=flat_quad + [10, 0])
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 0))
+    qtbot.mouseMove(slider, slider_point(slider, 20))
+    w.undo.undo()                                      # Ctrl+Z with the slider held
+    qtbot.mouseMove(slider, slider_point(slider, 40))
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 40))
+    assert w.undo.undoText() == UNDO_TEXT and w.doc.layers[row].bend > 30
+    assert np.array_equal(w.doc.layers[row].quad, flat_quad)
+    w.undo.undo()
+    assert w.doc.layers[row].bend == 0
+    assert np.array_equal(w.doc.layers[row].quad, flat_quad)   # the nudge stays undone

@@ -161,7 +161,7 @@ def test_dragging_the_handle_up_bends_live_and_is_one_undo_step(labelled, qtbot)
 
 def test_dragging_down_sags_and_the_bend_stops_at_its_limit(labelled, qtbot):
     w = labelled
-    row, start = row_of(w), handle_view_point(w)
+    row, start, steps = row_of(w), handle_view_point(w), w.undo.count()
     mouse_drag(qtbot, w, start, [start + QPoint(0, 10)])
     assert w.doc.layers[row].bend < 0                        # down: the middle sags
     start = handle_view_point(w)
@@ -171,7 +171,7 @@ def test_dragging_down_sags_and_the_bend_stops_at_its_limit(labelled, qtbot):
     start = handle_view_point(w)
     mouse_drag(qtbot, w, start, [start + QPoint(0, 600)])
     assert w.doc.layers[row].bend == -BEND_LIMIT
-    assert w.undo.count() >= 3 and w.undo.undoText() == UNDO_TEXT
+    assert w.undo.count() == steps + 3 and w.undo.undoText() == UNDO_TEXT
 
 
 def test_a_press_beside_the_handles_centre_does_not_jump(labelled, qtbot):
@@ -239,3 +239,76 @@ def test_a_double_click_on_the_handle_makes_the_logo_flat(labelled, qtbot):
     assert w.undo.count() == steps + 1 and w.undo.undoText() == UNDO_TEXT
     w.undo.undo()
     assert w.doc.layers[row].bend == -35
+
+
+def test_a_plain_click_keeps_a_fractional_bend(labelled, qtbot):
+    # A decomposed mark's bend is estimated to 0.1 %: a click on the handle must not round it.
+    w = labelled
+    row = row_of(w)
+    w.edit_layer(row, UNDO_TEXT, bend=23.4)
+    steps, start = w.undo.count(), handle_view_point(w)
+    mouse_drag(qtbot, w, start, [start, start + QPoint(1, 0)])
+    assert w.doc.layers[row].bend == 23.4 and w.undo.count() == steps
+
+
+def test_an_undo_during_a_drag_ends_it_without_a_step(labelled, qtbot):
+    # The drag's "before" is no longer the layer once an undo has changed it: pushing it would
+    # bring the undone nudge back with the next undo.
+    w = labelled
+    row = row_of(w)
+    flat_quad = w.doc.layers[row].quad.copy()
+    w.edit_layer(row, "Move logo", quad=flat_quad + [10, 0])
+    steps, start = w.undo.count(), handle_view_point(w)
+    vp = w.canvas.viewport()
+    qtbot.mousePress(vp, LEFT, pos=start)
+    qtbot.mouseMove(vp, start - QPoint(0, 8))
+    w.undo.undo()                                    # Ctrl+Z mid-drag: the nudge undone
+    qtbot.mouseMove(vp, start - QPoint(0, 16))
+    qtbot.mouseRelease(vp, LEFT, pos=start - QPoint(0, 16))
+    assert w.undo.count() == steps and w.undo.index() == steps - 1
+    assert w.undo.undoText() != UNDO_TEXT
+    assert np.array_equal(w.doc.layers[row].quad, flat_quad) and w.doc.layers[row].bend == 0
+
+
+def test_a_tool_switch_during_a_drag_ends_it_with_its_step(labelled, qtbot):
+    w = labelled
+    row, steps, start = row_of(w), w.undo.count(), handle_view_point(w)
+    vp = w.canvas.viewport()
+    qtbot.mousePress(vp, LEFT, pos=start)
+    qtbot.mouseMove(vp, start - QPoint(0, 12))
+    bent = w.doc.layers[row].bend
+    w.set_tool(tools.BRUSH)                          # a shortcut pressed mid-drag
+    assert bent > 0 and w.undo.count() == steps + 1 and w.undo.undoText() == UNDO_TEXT
+    qtbot.mouseMove(vp, start - QPoint(0, 30))       # the drag is over: nothing follows
+    qtbot.mouseRelease(vp, LEFT, pos=start - QPoint(0, 30))
+    assert w.doc.layers[row].bend == bent and w.undo.count() == steps + 1
+
+
+def test_on_a_rotated_logo_the_handle_moves_along_the_logos_own_up(labelled, qtbot):
+    w = labelled
+    row = row_of(w)
+    quad = w.doc.layers[row].quad
+    centre = quad.mean(axis=0)
+    turned = (quad - centre) @ np.array([[0.0, 1.0], [-1.0, 0.0]]) + centre   # 90 degrees
+    w.edit_layer(row, "Rotate logo", quad=turned)
+    up = (turned[0] + turned[1]) / 2 - (turned[3] + turned[2]) / 2
+    assert abs(up[1]) < 1e-6                         # the logo's up is sideways on screen
+    vp = w.canvas.viewport()
+    qtbot.mouseMove(vp, handle_view_point(w))
+    assert vp.cursor().shape() == Qt.CursorShape.SizeHorCursor
+    start = handle_view_point(w)
+    away = QPoint(20 if up[0] > 0 else -20, 0)
+    mouse_drag(qtbot, w, start, [start + away])
+    assert w.doc.layers[row].bend > 0                # away from the logo arches it
+    assert np.allclose(w.doc.layers[row].quad, turned)
+
+
+def test_a_double_click_while_panning_does_not_flatten(labelled, qtbot):
+    w = labelled
+    row = row_of(w)
+    w.edit_layer(row, UNDO_TEXT, bend=-35.0)
+    steps = w.undo.count()
+    w.canvas._space = True                           # Space held: the mouse pans
+    qtbot.mouseDClick(w.canvas.viewport(), LEFT, pos=handle_view_point(w))
+    w.canvas._space = False
+    assert w.doc.layers[row].bend == -35 and w.undo.count() == steps

@@ -28,8 +28,10 @@ from layerlift.inference.warp import (
 )
 
 QUAD = np.array([[60, 100], [300, 100], [300, 190], [60, 190]], np.float64)
-# The same logo in perspective: the edges tilt and converge.
+# The same logo tilted and sheared: a parallelogram (an affine placement), not a vanishing one.
 PERSPECTIVE = np.array([[70, 95], [310, 110], [300, 200], [60, 185]], np.float64)
+# A true perspective: no two sides parallel, the homography's last row is not (0, 0, 1).
+PROJECTIVE = np.array([[120, 80], [260, 100], [320, 190], [90, 170]], np.float64)
 SIZE = (400, 300)  # w, h
 
 
@@ -250,7 +252,16 @@ def test_a_narrower_logo_covers_a_smaller_arc_of_the_same_cylinder():
     assert 0 < bend_for_width(100, 0.5) < 100
 
 
-@pytest.mark.parametrize("quad", [QUAD, PERSPECTIVE])
+def along_the_frames_row(quad: np.ndarray, point: np.ndarray, ds: float) -> np.ndarray:
+    """`point` moved by `ds` of the width along its row in the quad's own frame (t kept)."""
+    unit = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    to_unit = cv2.getPerspectiveTransform(quad.astype(np.float32), unit).astype(np.float64)
+    s, t, w = to_unit @ np.append(point, 1.0)
+    back = np.linalg.inv(to_unit) @ np.array([s / w + ds, t / w, 1.0])
+    return back[:2] / back[2]
+
+
+@pytest.mark.parametrize("quad", [QUAD, PERSPECTIVE, PROJECTIVE])
 def test_the_top_edges_middle_is_on_the_bent_outline_and_gives_its_bend_back(quad):
     """top_middle is where the bent top edge's middle is drawn; bend_for_top_middle turns a
     point back into the bend that puts it there (the app's bend handle), clamped."""
@@ -259,11 +270,16 @@ def test_the_top_edges_middle_is_on_the_bent_outline_and_gives_its_bend_back(qua
         np.testing.assert_allclose(middle, bent_outline(quad, bend, samples=8)[4], atol=1e-9)
         assert bend_for_top_middle(quad, middle) == pytest.approx(bend, abs=1e-9)
         # Only the height in the quad's frame counts, not how far to a side.
-        side = middle + 0.2 * (quad[1] - quad[0])
+        side = along_the_frames_row(quad, middle, 0.2)
         assert bend_for_top_middle(quad, side) == pytest.approx(bend, abs=1e-6)
-    np.testing.assert_allclose(top_middle(quad, 0), (quad[0] + quad[1]) / 2, atol=1e-9)
+    flat = top_middle(quad, 0) - quad[0]
+    edge = quad[1] - quad[0]
+    assert abs(flat[0] * edge[1] - flat[1] * edge[0]) < 1e-6 * np.dot(edge, edge)  # on the edge
+    if quad is not PROJECTIVE:   # (in perspective the asset's middle is not the edge's)
+        np.testing.assert_allclose(top_middle(quad, 0), (quad[0] + quad[1]) / 2, atol=1e-9)
     up = (quad[0] - quad[3]) / np.linalg.norm(quad[0] - quad[3])
-    far = (quad[0] + quad[1]) / 2 + 5 * np.linalg.norm(quad[1] - quad[0]) * up
+    # (far beyond the arc's reach, yet short of the projective quad's horizon)
+    far = (quad[0] + quad[1]) / 2 + 0.5 * np.linalg.norm(quad[1] - quad[0]) * up
     assert bend_for_top_middle(quad, far) == BEND_LIMIT
     assert bend_for_top_middle(quad, (quad[2] + quad[3]) / 2 + 40 * up * -1) == -BEND_LIMIT
 
