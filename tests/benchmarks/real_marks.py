@@ -236,7 +236,7 @@ def run(args: argparse.Namespace, prompts: list[str]) -> list[dict[str, Any]]:
     rows = []
     picked = set(range(0, args.count, max(1, args.count // max(args.save_count, 1))))
     picked = set(sorted(picked)[:args.save_count])
-    for n, case in enumerate(benchmark_cases(args.count, first_seed=args.first_seed)):
+    for n, case in enumerate(benchmark_cases(args.count, args.size, first_seed=args.first_seed)):
         for prompt_name in prompts:
             row, arrays = case_figures(case, prompt_name, exact)
             rows.append(row)
@@ -274,6 +274,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED,
                         help="fresh seeds check that a change is not tuned to the fixed cases")
     parser.add_argument("--prompt", choices=("mask", "box", "both"), default="both")
+    parser.add_argument("--size", type=int, default=512,
+                        help="the cases' side in px (placements and mark sizes are drawn anew)")
     parser.add_argument("--save-dir", type=Path, default=None,
                         help="one side-by-side PNG per case and prompt")
     parser.add_argument("--save-count", type=int, default=10 ** 9,
@@ -290,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     rows = run(args, prompts)
     print(f"Real-marks benchmark: {args.count} cases (seeds {args.first_seed}.."
-          f"{args.first_seed + args.count - 1}), classical engine vs OpenCV TELEA, "
+          f"{args.first_seed + args.count - 1}, {args.size} px), classical engine vs OpenCV TELEA, "
           f"exact_mask={args.exact_mask and exact_supported()}\n")
     for p in prompts:
         mine = [r for r in rows if r["prompt"] == p]
