@@ -51,13 +51,18 @@ def test_the_bend_bar_shows_with_the_transform_tools_only(decomposed):
     assert w.bend_control.isEnabled()
 
 
-def test_slider_drag_bends_live_and_is_one_undo_step(decomposed, qtbot):
-    w = decomposed
+def with_the_slider(w, qtbot):
+    """The transform tool on and the Bend slider shown: (slider, the logo's row, its quad)."""
     w.set_tool(tools.TRANSFORM)
     slider = w.bend_control.slider
     qtbot.waitExposed(slider)
     row = logo_row(w)
-    flat_quad = w.doc.layers[row].quad.copy()
+    return slider, row, w.doc.layers[row].quad.copy()
+
+
+def test_slider_drag_bends_live_and_is_one_undo_step(decomposed, qtbot):
+    w = decomposed
+    slider, row, flat_quad = with_the_slider(w, qtbot)
     flat_item = w.canvas._items[row].sceneBoundingRect()
     steps = w.undo.count()
     qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 0))
@@ -188,11 +193,7 @@ def test_an_undo_while_the_slider_is_held_starts_its_step_afresh(decomposed, qtb
     # The step pushed on release must start from the logo as the undo left it: from the logo
     # at the press, the next undo would bring the undone nudge back.
     w = decomposed
-    w.set_tool(tools.TRANSFORM)
-    slider = w.bend_control.slider
-    qtbot.waitExposed(slider)
-    row = logo_row(w)
-    flat_quad = w.doc.layers[row].quad.copy()
+    slider, row, flat_quad = with_the_slider(w, qtbot)
     w.edit_layer(row, "Move logo", quad=flat_quad + [10, 0])
     qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=slider_point(slider, 0))
     qtbot.mouseMove(slider, slider_point(slider, 20))
