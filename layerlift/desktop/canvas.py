@@ -950,7 +950,8 @@ class Canvas(QGraphicsView):
         return int(d.argmin()) if d.min() <= self._handle_radius() else None
 
     def _hover_bend_handle(self, p: QPointF) -> None:
-        """Over the bend handle: a vertical-resize cursor, the hint as tooltip and status."""
+        """Over the bend handle: a resize cursor along the logo's up, the hint as tooltip and
+        status."""
         on = self._bend_handle_at(p) is not None
         if on == self._on_bend_handle:
             return
