@@ -29,7 +29,6 @@ class BendControl(QWidget):
         self.editor = editor       # the undo step is the Editor's (every push lives there)
         self.doc: Document | None = None
         self._before: Layer | None = None     # the logo when the slider was pressed
-        self._previewing = False              # the slider's own live change is under way
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-int(BEND_LIMIT), int(BEND_LIMIT))
         self.slider.setFixedWidth(160)
@@ -60,7 +59,7 @@ class BendControl(QWidget):
             return
         if not self.slider.isSliderDown():
             self._sync()
-        elif not self._previewing:
+        elif not self.editor.previewing:
             # Undone (or replaced by a job) under the held slider: its step starts from the
             # logo as it is now, or the next undo would bring the undone change back.
             self._pressed()
@@ -93,11 +92,7 @@ class BendControl(QWidget):
             return
         self.value_label.setText(f"{value} %")
         before = self.doc.layers[index] if self._before is None else self._before
-        self._previewing = True
-        try:
-            self.editor.preview_layer(index, bend=float(value))
-        finally:
-            self._previewing = False
+        self.editor.preview_layer(index, bend=float(value))
         if not self.slider.isSliderDown():   # keyboard, wheel, a click on the groove
             self._push(index, before)
 

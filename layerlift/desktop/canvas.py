@@ -447,7 +447,6 @@ class Canvas(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._drag: dict | None = None     # the gesture in progress
         self._on_bend_handle = False       # the mouse is over the bend handle
-        self._previewing = False           # a logo drag's own live change is under way
         self.doc: Document | None = None
         self.set_document(doc)
 
@@ -498,7 +497,7 @@ class Canvas(QGraphicsView):
             self._rebuild_layers()
             self.found.refresh(self.doc)
         elif event == "layer":
-            if not self._previewing:
+            if not self.editor.previewing:
                 self._drop_logo_drag()
             self._update_layer(int(payload))
             self.found.refresh(self.doc)
@@ -885,7 +884,7 @@ class Canvas(QGraphicsView):
         if d["mode"] == "bend":
             bend = bend_handle.dragged_bend(q0, d["grab"], (p.x(), p.y()), d["before"].bend)
             if bend is not None and bend != self.doc.layers[d["index"]].bend:
-                self._preview(d["index"], bend=bend)
+                self.editor.preview_layer(d["index"], bend=bend)
             return
         if d["mode"] == "move":
             quad = moved_quad(q0, p.x() - s.x(), p.y() - s.y())
@@ -904,15 +903,7 @@ class Canvas(QGraphicsView):
             else:
                 angle = math.degrees(math.atan2(v1[1], v1[0]) - math.atan2(v0[1], v0[0]))
                 quad = rotated_quad(q0, angle)
-        self._preview(d["index"], quad=quad)
-
-    def _preview(self, index: int, **changes: object) -> None:
-        """The drag's live change, told apart from changes made under it (_drop_logo_drag)."""
-        self._previewing = True
-        try:
-            self.editor.preview_layer(index, **changes)
-        finally:
-            self._previewing = False
+        self.editor.preview_layer(d["index"], quad=quad)
 
     def _finish_logo_drag(self, drag: dict) -> None:
         index = drag["index"]

@@ -107,6 +107,9 @@ class Editor(QObject):
         self.project_path: str | None = None     # where save() writes
         self.last_error: str | None = None
         self.edits = 0                           # any change at all: the autosave compares it
+        # True while a gesture's live change is applied: the document's listeners tell it
+        # from a change made under the gesture (an undo, a job's result), which ends it.
+        self.previewing = False
         self._worker: Worker | None = None
         self.files = FileWrites()
         self.files.ended.connect(self._write_ended)
@@ -323,7 +326,11 @@ class Editor(QObject):
     def preview_layer(self, row: int, **changes: Any) -> None:
         """A change shown live while a gesture goes on (a drag, a slider), no undo step yet:
         `layer_edited` hands it over when the gesture ends."""
-        self.doc.update_layer(row, **changes)
+        self.previewing = True
+        try:
+            self.doc.update_layer(row, **changes)
+        finally:
+            self.previewing = False
 
     def layer_edited(self, row: int, text: str, before: Layer) -> None:
         """A layer already changed live (a drag, a slider): its one undo step."""
