@@ -628,9 +628,7 @@ class Canvas(QGraphicsView):
             self.set_mask_visible(False)
             if self.found.visible:
                 self.set_found_visible(False)
-        self._on_bend_handle = False         # (the next mouse move tells again)
-        self.viewport().setToolTip("")
-        self._sync_frame()
+        self._sync_frame()                   # (also ends the bend handle's hover state)
         self._update_cursor_shape()
         self.tool_changed.emit(tool)
 
